@@ -1,0 +1,175 @@
+"""SQLite through the standard library's ``sqlite3``.
+
+Connections run in SQLite's own autocommit mode and the session issues ``BEGIN`` before its first
+statement, so every statement of a session (DDL included) is inside one transaction that
+``commit()``/``rollback()`` end. Foreign keys are enforced (``PRAGMA foreign_keys = ON``) unless
+``driver_features={"pragmas": {"foreign_keys": "off"}}`` says otherwise.
+
+``database=":memory:"`` gives one in-memory database per config, shared by all of that config's
+pooled connections and threads (SQLite's ``memdb`` VFS, which honours the busy timeout).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sqlite3
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlspec.config import SyncDatabaseConfig
+from sqlspec.driver import Cursor, SyncDriver
+from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
+from sqlspec.pool import ConnectionPool
+from sqlspec.statement import ParamStyle
+from sqlspec.translate import for_sqlite, translate
+
+__all__ = ("SqliteConfig", "SqliteDriver")
+
+_memory_names = itertools.count(1)
+_PRAGMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PRAGMA_VALUE = re.compile(r"-?[A-Za-z0-9_.]+")
+
+
+class SqliteDriver(SyncDriver[sqlite3.Connection]):
+    """Session over a ``sqlite3`` connection."""
+
+    parameter_style = ParamStyle.QMARK
+    driver_errors = (sqlite3.Error,)
+    __slots__ = ()
+
+    def _begin_implicit(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            conn.execute("BEGIN")
+
+    def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Cursor:
+        return conn.execute(sql, params)
+
+    def _run_many(
+        self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
+    ) -> Cursor:
+        return conn.executemany(sql, rows)
+
+    def _run_script(self, conn: sqlite3.Connection, sql: str) -> None:
+        # sqlite3's executescript() would COMMIT the session's open transaction first.
+        for statement in split_script(sql):
+            conn.execute(statement)
+
+    def _last_inserted_id(self, cursor: Any) -> Any:
+        return cursor.lastrowid
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN")
+
+    def _in_transaction(self, conn: sqlite3.Connection) -> bool:
+        return conn.in_transaction
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return translate(error, for_sqlite(error))
+
+
+@lru_cache(maxsize=128)
+def split_script(sql: str) -> tuple[str, ...]:
+    """Split a script into complete statements, using SQLite's own notion of completeness
+    (string literals, comments and ``CREATE TRIGGER ... END`` bodies are respected)."""
+    statements: list[str] = []
+    buffer = ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \t\r\n;"):
+                statements.append(buffer.strip())
+            buffer = ""
+    rest = buffer[:-1].strip()
+    if rest:
+        statements.append(rest)
+    return tuple(statements)
+
+
+class _AnchoredPool(ConnectionPool[sqlite3.Connection]):
+    """A pool over an in-memory database, which lives as long as one connection to it is open."""
+
+    def __init__(self, anchor: sqlite3.Connection, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._anchor = anchor
+
+    def close(self) -> None:
+        super().close()
+        self._anchor.close()
+
+
+class SqliteConfig(
+    SyncDatabaseConfig[sqlite3.Connection, ConnectionPool[sqlite3.Connection], SqliteDriver]
+):
+    """Configuration of a SQLite database.
+
+    ``pool_config`` keys: ``database`` (path, ``":memory:"`` or a ``file:`` URI with
+    ``uri=True``), ``timeout`` (seconds to wait on a locked database, default 5), ``detect_types``,
+    ``check_same_thread`` (default False: pooled connections move between threads),
+    ``cached_statements``, ``uri``; pool sizing ``min_size`` (0), ``max_size`` (10) and
+    ``acquire_timeout`` (seconds to wait for a free connection, default 30).
+
+    ``driver_features``: ``pragmas``, a dict applied to every new connection, e.g.
+    ``{"journal_mode": "wal", "synchronous": "normal"}``.
+    """
+
+    driver_type = SqliteDriver
+    connection_keys = frozenset(
+        {"database", "timeout", "detect_types", "check_same_thread", "cached_statements", "uri"}
+    )
+    pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
+    feature_keys = frozenset({"pragmas"})
+
+    def _validate(self) -> None:
+        self.pool_config.setdefault("database", ":memory:")
+        pragmas = {"foreign_keys": "on", **dict(self.driver_features.get("pragmas") or {})}
+        for name, value in pragmas.items():
+            if not _PRAGMA_NAME.fullmatch(str(name)) or not _PRAGMA_VALUE.fullmatch(str(value)):
+                raise ImproperConfigurationError(
+                    f"SqliteConfig: invalid pragma {name!r} = {value!r}; names are identifiers "
+                    "and values are words or numbers"
+                )
+        self._pragmas = tuple(f"PRAGMA {name} = {value}" for name, value in pragmas.items())
+        if self.max_pool_size() < 1:
+            raise ImproperConfigurationError("SqliteConfig: max_size must be at least 1")
+
+    @property
+    def is_memory(self) -> bool:
+        database = str(self.pool_config["database"])
+        return database == ":memory:" or database == ""
+
+    def max_pool_size(self) -> int:
+        return int(self._setting("max_size", 10))
+
+    def _connect(self, database: str, uri: bool) -> sqlite3.Connection:
+        kwargs = self._connect_kwargs()
+        kwargs.update(database=database, uri=uri, isolation_level=None)
+        kwargs.setdefault("check_same_thread", False)
+        kwargs.setdefault("timeout", 5.0)
+        conn: sqlite3.Connection = sqlite3.connect(**kwargs)
+        for pragma in self._pragmas:
+            conn.execute(pragma)
+        return conn
+
+    def _create_pool(self) -> ConnectionPool[sqlite3.Connection]:
+        options: dict[str, Any] = {
+            "max_size": self.max_pool_size(),
+            "min_size": int(self._setting("min_size", 0)),
+            "timeout": float(self._setting("acquire_timeout", 30.0)),
+            "reset": _reset,
+            "close": sqlite3.Connection.close,
+            "name": self.describe(),
+        }
+        if self.is_memory:
+            name = f"file:/sqlspec-memory-{next(_memory_names)}?vfs=memdb"
+            anchor = self._connect(name, True)
+            return _AnchoredPool(anchor, connect=lambda: self._connect(name, True), **options)
+        database = str(self.pool_config["database"])
+        uri = bool(self.pool_config.get("uri", False))
+        return ConnectionPool(connect=lambda: self._connect(database, uri), **options)
+
+
+def _reset(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.rollback()

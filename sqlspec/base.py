@@ -1,0 +1,94 @@
+"""``SQLSpec``: the registry of database configurations."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar, overload
+
+from sqlspec.config import AsyncDatabaseConfig, DatabaseConfig, SyncDatabaseConfig
+from sqlspec.exceptions import ImproperConfigurationError
+
+__all__ = ("SQLSpec",)
+
+ConfigT = TypeVar("ConfigT", bound=DatabaseConfig)
+
+
+class SQLSpec:
+    """Holds the application's database configurations and hands out sessions.
+
+    Configs are registered by instance, so two configs of one adapter class coexist. Wherever a
+    config is expected, its class is accepted too when exactly one instance of it is registered.
+    """
+
+    def __init__(self) -> None:
+        self._configs: list[DatabaseConfig] = []
+
+    def add_config(self, config: ConfigT) -> ConfigT:
+        """Register a config and return it (registering the same instance twice is a no-op)."""
+        if isinstance(config, type):
+            raise ImproperConfigurationError(
+                f"add_config() takes a config instance, got the class {config.__name__}; "
+                f"write add_config({config.__name__}(pool_config={{...}}))"
+            )
+        if not isinstance(config, DatabaseConfig):
+            raise ImproperConfigurationError(
+                f"add_config() takes a database config, got {type(config).__name__}"
+            )
+        if not any(existing is config for existing in self._configs):
+            self._configs.append(config)
+        return config
+
+    @property
+    def configs(self) -> tuple[DatabaseConfig, ...]:
+        """The registered configs, in registration order."""
+        return tuple(self._configs)
+
+    @overload
+    def get_config(self, config: ConfigT) -> ConfigT: ...
+    @overload
+    def get_config(self, config: type[ConfigT]) -> ConfigT: ...
+    def get_config(self, config: Any) -> Any:
+        """Resolve a registered config from itself or from its class."""
+        if isinstance(config, type):
+            matches = [c for c in self._configs if type(c) is config]
+            if len(matches) == 1:
+                return matches[0]
+            if not matches:
+                raise ImproperConfigurationError(
+                    f"no {config.__name__} is registered; call add_config() first"
+                )
+            raise ImproperConfigurationError(
+                f"{len(matches)} {config.__name__} configs are registered; pass the config "
+                "instance returned by add_config() instead of the class"
+            )
+        if any(existing is config for existing in self._configs):
+            return config
+        if isinstance(config, DatabaseConfig):
+            raise ImproperConfigurationError(
+                f"{config.describe()} is not registered with this SQLSpec; call add_config()"
+            )
+        raise ImproperConfigurationError(
+            f"expected a database config or config class, got {type(config).__name__}"
+        )
+
+    def provide_session(self, config: Any) -> Any:
+        """A session for ``config``: ``with spec.provide_session(cfg) as session`` (``async with``
+        for async configs). Leaving the block rolls back anything uncommitted and returns the
+        connection to its pool."""
+        return self.get_config(config).provide_session()
+
+    def provide_connection(self, config: Any) -> AbstractContextManager[Any]:
+        """The driver's raw connection, borrowed for the ``with`` block."""
+        return self.get_config(config).provide_connection()  # type: ignore[no-any-return]
+
+    def close_all_pools(self) -> None:
+        """Close every registered config's pool (async pools included)."""
+        errors: list[BaseException] = []
+        for config in self._configs:
+            try:
+                if isinstance(config, SyncDatabaseConfig | AsyncDatabaseConfig):
+                    config.close_pool()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]

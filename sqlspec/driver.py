@@ -1,0 +1,377 @@
+"""The session API shared by every sync adapter.
+
+A session owns one borrowed connection. Statements go through the same steps on every adapter:
+prepare (cached rewrite to the driver's parameter style), bind (checked before the driver runs),
+open the transaction if none is open, run, build dict rows from the cursor's description. An
+adapter fills in the few hooks that differ (see :class:`SyncDriver`'s ``_`` methods).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
+
+from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, TransactionError
+from sqlspec.result import SQLResult
+from sqlspec.schema import rows_converter
+from sqlspec.statement import ParamStyle, PreparedStatement, prepare
+from sqlspec.translate import translate
+
+if TYPE_CHECKING:
+    from sqlspec.config import SyncDatabaseConfig
+
+__all__ = ("SessionConnection", "SyncDriver")
+
+ConnT = TypeVar("ConnT")
+SchemaT = TypeVar("SchemaT")
+
+
+class Cursor(Protocol):
+    """What the core reads from a driver cursor after running a statement."""
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None: ...
+    @property
+    def rowcount(self) -> int: ...
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
+
+
+def collect_parameters(
+    parameters: tuple[Any, ...], named: dict[str, Any]
+) -> Sequence[Any] | Mapping[str, Any] | None:
+    """Normalise ``execute(sql, *parameters, **named)`` into one parameter set.
+
+    One tuple/list/dict argument is the parameter set itself; several arguments, or one scalar,
+    are positional values; keywords are named values. A list of rows is refused: running a
+    statement once per row is :meth:`SyncDriver.execute_many`'s job, never a silent switch.
+    """
+    if named:
+        if parameters:
+            raise ParameterError("pass parameters either positionally or as keywords, not both")
+        return named
+    if len(parameters) != 1:
+        return parameters or None
+    value = parameters[0]
+    if value is None:
+        return None
+    if isinstance(value, tuple | dict):
+        return value
+    if isinstance(value, list):
+        if value and isinstance(value[0], tuple | list | dict):
+            raise ParameterError(
+                f"execute() got a list of {len(value)} parameter rows; "
+                "use execute_many() to run a statement once per row"
+            )
+        return value
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        return value
+    return parameters
+
+
+_checked_columns: set[tuple[str, ...]] = set()
+
+
+def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
+    """Column names of a result set; duplicate names are refused (dict rows would lose one)."""
+    names = tuple([column[0] for column in description])
+    if names not in _checked_columns:
+        seen: set[str] = set()
+        duplicates = sorted({name for name in names if name in seen or seen.add(name)})  # type: ignore[func-returns-value]
+        if duplicates:
+            raise ProgrammingError(
+                f"the result has several columns named {', '.join(map(repr, duplicates))}; "
+                "give them distinct aliases (rows are dicts keyed by column name)"
+            )
+        if len(_checked_columns) < 4096:
+            _checked_columns.add(names)
+    return names
+
+
+class SessionConnection:
+    """A session's connection as handed to users: ``commit()``/``rollback()`` end the session's
+    transaction; every other attribute is the driver connection's own."""
+
+    __slots__ = ("_raw", "_session")
+
+    def __init__(self, session: Any, raw: Any) -> None:
+        self._session = session
+        self._raw = raw
+
+    def commit(self) -> Any:
+        return self._session.commit()
+
+    def rollback(self) -> Any:
+        return self._session.rollback()
+
+    @property
+    def raw(self) -> Any:
+        """The driver's own connection object."""
+        return self._raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def __repr__(self) -> str:
+        return f"<SessionConnection {self._raw!r}>"
+
+
+class SyncDriver(Generic[ConnT]):
+    """A database session over one pooled connection.
+
+    Use it as a context manager (``with spec.provide_session(config) as session``): entering
+    borrows a connection, leaving rolls back whatever is still uncommitted and returns it.
+
+    The transaction opens at the first statement and ends with :meth:`commit` or :meth:`rollback`
+    (or the same calls on :attr:`connection`).
+    """
+
+    #: The placeholder style the driver understands; SQL is rewritten to it.
+    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
+    #: True for MySQL-family lexing (backslash escapes, ``#`` comments).
+    mysql_dialect: ClassVar[bool] = False
+    #: The driver's exception base class(es); they are translated into sqlspec errors.
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    __slots__ = ("_connection", "_pool", "_rewrite", "config")
+
+    def __init__(
+        self, config: SyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
+    ) -> None:
+        self.config = config
+        self._connection: ConnT | None = connection
+        self._pool: Any = None
+        self._rewrite = config.statement_config.rewrite_parameters
+        self._on_acquire()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> SyncDriver[ConnT]:
+        if self._connection is None:
+            self._pool = self.config.get_pool()
+            self._connection = self._pool.acquire()
+            self._on_acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and return the connection to its pool (idempotent)."""
+        conn, self._connection = self._connection, None
+        if conn is not None and self._pool is not None:
+            self._pool.release(conn)
+            self._pool = None
+
+    @property
+    def connection(self) -> Any:
+        """The connection for driver-level calls; its ``commit()``/``rollback()`` end this
+        session's transaction."""
+        return self._open_connection()
+
+    @property
+    def closed(self) -> bool:
+        return self._connection is None
+
+    def _open_connection(self) -> ConnT:
+        conn = self._connection
+        if conn is None:
+            raise SQLSpecError(
+                "this session is not open; use it as `with spec.provide_session(config) as "
+                "session:` (or call __enter__())"
+            )
+        return conn
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def _prepare(self, sql: str) -> PreparedStatement:
+        if self._rewrite:
+            return prepare(sql, self.parameter_style, self.mysql_dialect)
+        return PreparedStatement.passthrough(sql)
+
+    @overload
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> SQLResult[dict[str, Any]]: ...
+    @overload
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SQLResult[SchemaT]: ...
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> SQLResult[Any]:
+        """Run one statement and return its result.
+
+        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
+        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
+        """
+        stmt = self._prepare(sql)
+        params = stmt.bind(collect_parameters(parameters, named))
+        conn = self._open_connection()
+        try:
+            self._begin_implicit(conn)
+            cursor = self._run(conn, stmt.sql, params)
+            description = cursor.description
+            if not description:
+                return SQLResult(sql, [], (), cursor.rowcount, self._last_inserted_id(cursor))
+            raw_rows = cursor.fetchall()
+            rowcount = cursor.rowcount
+        except self.driver_errors as error:
+            raise self._translate(error) from error
+        names = column_names(description)
+        rows: list[Any] = [dict(zip(names, row, strict=False)) for row in raw_rows]
+        del raw_rows
+        if schema_type is not None:
+            rows = rows_converter(schema_type)(rows)  # type: ignore[arg-type]
+        return SQLResult(sql, rows, names, rowcount if rowcount >= 0 else len(rows))
+
+    def execute_many(
+        self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
+    ) -> SQLResult[dict[str, Any]]:
+        """Run one statement once per parameter row (the driver's ``executemany``)."""
+        stmt = self._prepare(sql)
+        rows = stmt.bind_many(parameters)
+        conn = self._open_connection()
+        try:
+            self._begin_implicit(conn)
+            cursor = self._run_many(conn, stmt.sql, rows)
+            rowcount = cursor.rowcount
+        except self.driver_errors as error:
+            raise self._translate(error) from error
+        return SQLResult(sql, [], (), rowcount)
+
+    def execute_script(self, sql: str, /) -> None:
+        """Run several ``;``-separated statements (no parameters) inside the session's
+        transaction."""
+        conn = self._open_connection()
+        try:
+            self._begin_implicit(conn)
+            self._run_script(conn, sql)
+        except self.driver_errors as error:
+            raise self._translate(error) from error
+
+    @overload
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> list[SchemaT]: ...
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> list[Any]:
+        """Return every row of a query."""
+        return self.execute(sql, *parameters, schema_type=schema_type, **named).rows
+
+    @overload
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any]: ...
+    @overload
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT: ...
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row; :class:`NotFoundError`/:class:`MultipleResultsFoundError`
+        otherwise."""
+        return self.execute(sql, *parameters, schema_type=schema_type, **named).one()
+
+    @overload
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any] | None: ...
+    @overload
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT | None: ...
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row or ``None``; raise when several rows came back."""
+        return self.execute(sql, *parameters, schema_type=schema_type, **named).one_or_none()
+
+    def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row."""
+        return self.execute(sql, *parameters, **named).scalar()
+
+    def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row, or ``None`` when there is no row."""
+        return self.execute(sql, *parameters, **named).scalar_or_none()
+
+    # -- transactions --------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Open the transaction now rather than at the next statement."""
+        conn = self._open_connection()
+        if self._in_transaction(conn):
+            raise TransactionError("a transaction is already open on this session")
+        try:
+            self._begin(conn)
+        except self.driver_errors as error:
+            raise self._translate(error) from error
+
+    def commit(self) -> None:
+        """Commit the open transaction (no-op when none is open)."""
+        conn = self._open_connection()
+        try:
+            self._commit(conn)
+        except self.driver_errors as error:
+            raise self._translate(error) from error
+
+    def rollback(self) -> None:
+        """Roll back the open transaction (no-op when none is open)."""
+        conn = self._open_connection()
+        try:
+            self._rollback(conn)
+        except self.driver_errors as error:
+            raise self._translate(error) from error
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction is open on this session."""
+        return self._in_transaction(self._open_connection())
+
+    # -- adapter hooks -------------------------------------------------------------------------
+
+    def _on_acquire(self) -> None:
+        """Called once the connection is borrowed (per-session state reset)."""
+
+    def _begin_implicit(self, conn: ConnT) -> None:
+        """Open a transaction if none is open (before every statement)."""
+
+    def _run(self, conn: ConnT, sql: str, params: Sequence[Any]) -> Cursor:
+        raise NotImplementedError
+
+    def _run_many(self, conn: ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+        raise NotImplementedError
+
+    def _run_script(self, conn: ConnT, sql: str) -> None:
+        raise NotImplementedError
+
+    def _last_inserted_id(self, cursor: Any) -> Any:
+        return None
+
+    def _begin(self, conn: ConnT) -> None:
+        raise NotImplementedError
+
+    def _commit(self, conn: ConnT) -> None:
+        conn.commit()  # type: ignore[attr-defined]
+
+    def _rollback(self, conn: ConnT) -> None:
+        conn.rollback()  # type: ignore[attr-defined]
+
+    def _in_transaction(self, conn: ConnT) -> bool:
+        raise NotImplementedError
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return translate(error, SQLSpecError)

@@ -1,0 +1,120 @@
+"""Translate driver errors into the sqlspec exception family.
+
+The mappings key on what the databases themselves report (PostgreSQL SQLSTATE, SQLite extended
+result codes, MySQL error numbers), not on driver class names, so the sqlite3/aiosqlite and
+psycopg/asyncpg pairs share one table each.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlspec import exceptions as exc
+
+__all__ = ("for_mysql_errno", "for_sqlite", "for_sqlstate", "translate")
+
+_SQLSTATE_EXACT: dict[str, type[exc.SQLSpecError]] = {
+    "23505": exc.UniqueViolationError,
+    "23503": exc.ForeignKeyViolationError,
+    "23502": exc.NotNullViolationError,
+    "23514": exc.CheckViolationError,
+    "40001": exc.TransactionError,  # serialization_failure
+    "40P01": exc.TransactionError,  # deadlock_detected
+    "25P02": exc.TransactionError,  # in_failed_sql_transaction
+    "57014": exc.OperationalError,  # query_canceled (statement_timeout)
+}
+_SQLSTATE_CLASS: dict[str, type[exc.SQLSpecError]] = {
+    "08": exc.ConnectionError,
+    "22": exc.DataError,
+    "23": exc.IntegrityError,
+    "25": exc.TransactionError,
+    "40": exc.TransactionError,
+    "42": exc.ProgrammingError,
+    "53": exc.OperationalError,
+    "55": exc.OperationalError,
+    "57": exc.ConnectionError,
+    "58": exc.OperationalError,
+}
+
+
+def for_sqlstate(sqlstate: str | None) -> type[exc.SQLSpecError]:
+    """The sqlspec class for a PostgreSQL SQLSTATE code."""
+    if not sqlstate:
+        return exc.SQLSpecError
+    found = _SQLSTATE_EXACT.get(sqlstate) or _SQLSTATE_CLASS.get(sqlstate[:2])
+    return found or exc.SQLSpecError
+
+
+_SQLITE_EXTENDED: dict[str, type[exc.SQLSpecError]] = {
+    "SQLITE_CONSTRAINT_UNIQUE": exc.UniqueViolationError,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": exc.UniqueViolationError,
+    "SQLITE_CONSTRAINT_FOREIGNKEY": exc.ForeignKeyViolationError,
+    "SQLITE_CONSTRAINT_NOTNULL": exc.NotNullViolationError,
+    "SQLITE_CONSTRAINT_CHECK": exc.CheckViolationError,
+}
+
+
+def for_sqlite(error: BaseException) -> type[exc.SQLSpecError]:
+    """The sqlspec class for a sqlite3 exception (also raised by aiosqlite)."""
+    name = getattr(error, "sqlite_errorname", None)
+    if name is not None:
+        found = _SQLITE_EXTENDED.get(name)
+        if found is not None:
+            return found
+        if name.startswith("SQLITE_CONSTRAINT"):
+            return exc.IntegrityError
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR")):
+            return exc.OperationalError
+        if name.startswith("SQLITE_CANTOPEN"):
+            return exc.ConnectionError
+    if isinstance(error, sqlite3.IntegrityError):
+        return exc.IntegrityError
+    if isinstance(error, sqlite3.DataError):
+        return exc.DataError
+    if isinstance(error, sqlite3.ProgrammingError):
+        return exc.ProgrammingError
+    if isinstance(error, sqlite3.OperationalError):
+        # sqlite3 reports syntax errors and unknown tables as OperationalError (SQLITE_ERROR).
+        if name == "SQLITE_ERROR":
+            return exc.ProgrammingError
+        return exc.OperationalError
+    return exc.SQLSpecError
+
+
+_MYSQL_ERRNO: dict[int, type[exc.SQLSpecError]] = {
+    1062: exc.UniqueViolationError,  # ER_DUP_ENTRY
+    1586: exc.UniqueViolationError,  # ER_DUP_ENTRY_WITH_KEY_NAME
+    1451: exc.ForeignKeyViolationError,  # ER_ROW_IS_REFERENCED_2
+    1452: exc.ForeignKeyViolationError,  # ER_NO_REFERENCED_ROW_2
+    1216: exc.ForeignKeyViolationError,
+    1217: exc.ForeignKeyViolationError,
+    1048: exc.NotNullViolationError,  # ER_BAD_NULL_ERROR
+    1364: exc.NotNullViolationError,  # ER_NO_DEFAULT_FOR_FIELD
+    3819: exc.CheckViolationError,  # MySQL ER_CHECK_CONSTRAINT_VIOLATED
+    4025: exc.CheckViolationError,  # MariaDB ER_CONSTRAINT_FAILED
+    1213: exc.TransactionError,  # deadlock
+    1205: exc.OperationalError,  # lock wait timeout
+    1064: exc.ProgrammingError,  # syntax
+    1146: exc.ProgrammingError,  # no such table
+    1054: exc.ProgrammingError,  # unknown column
+    1264: exc.DataError,  # out of range
+    1366: exc.DataError,  # incorrect value
+    1406: exc.DataError,  # data too long
+    1365: exc.DataError,  # division by zero
+    2003: exc.ConnectionError,
+    2006: exc.ConnectionError,
+    2013: exc.ConnectionError,
+}
+
+
+def for_mysql_errno(errno: int | None) -> type[exc.SQLSpecError]:
+    """The sqlspec class for a MySQL/MariaDB error number."""
+    if errno is None:
+        return exc.SQLSpecError
+    return _MYSQL_ERRNO.get(errno, exc.SQLSpecError)
+
+
+def translate(error: BaseException, cls: type[exc.SQLSpecError]) -> exc.SQLSpecError:
+    """Build the sqlspec error for ``error``; the caller raises it ``from error``."""
+    message = str(error).strip() or type(error).__name__
+    return cls(message)
