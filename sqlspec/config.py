@@ -212,6 +212,11 @@ class SyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         """A session; use it as a context manager to borrow and return its connection."""
         return self.driver_type(self)  # type: ignore[return-value]
 
+    def provide_sync_session(self) -> DriverT:
+        """A session with the sync API: for a sync config, :meth:`provide_session` itself (async
+        configs return a facade running each call on the portal)."""
+        return self.driver_type(self)  # type: ignore[return-value]
+
     @contextmanager
     def provide_connection(self) -> Iterator[ConnT]:
         """Borrow the driver's raw connection; it is rolled back and returned on exit."""
