@@ -8,7 +8,9 @@ adapter fills in the few hooks that differ (see :class:`SyncDriver`'s ``_`` meth
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
+from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
@@ -25,6 +27,21 @@ __all__ = ("SessionConnection", "SyncDriver")
 
 ConnT = TypeVar("ConnT")
 SchemaT = TypeVar("SchemaT")
+
+#: Statements are logged here at DEBUG level (SQL text, duration, caller context; never values).
+statement_logger = logging.getLogger("sqlspec.statements")
+
+
+def log_statement(config: Any, context: str | None, sql: str, started: float) -> None:
+    """Log one statement with its duration and context (e.g. the Flask endpoint)."""
+    statement_logger.debug(
+        "%s [%s] %.3f ms: %s",
+        config.describe(),
+        context or "-",
+        (perf_counter() - started) * 1000,
+        " ".join(sql.split()),
+        extra={"sqlspec_context": context},
+    )
 
 
 class Cursor(Protocol):
@@ -135,7 +152,7 @@ class SyncDriver(Generic[ConnT]):
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
-    __slots__ = ("_connection", "_pool", "_rewrite", "config")
+    __slots__ = ("_connection", "_log", "_pool", "_rewrite", "config", "log_context")
 
     def __init__(
         self, config: SyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
@@ -144,6 +161,10 @@ class SyncDriver(Generic[ConnT]):
         self._connection: ConnT | None = connection
         self._pool: Any = None
         self._rewrite = config.statement_config.rewrite_parameters
+        # Decided once per session: a disabled logger costs the hot path one attribute read.
+        self._log = statement_logger.isEnabledFor(logging.DEBUG)
+        #: A label put on logged statements (the Flask extension sets the endpoint).
+        self.log_context: str | None = None
         self._on_acquire()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -215,16 +236,20 @@ class SyncDriver(Generic[ConnT]):
         stmt = self._prepare(sql)
         params = stmt.bind(collect_parameters(parameters, named))
         conn = self._open_connection()
+        started = perf_counter() if self._log else 0.0
         try:
             self._begin_implicit(conn)
             cursor = self._run(conn, stmt.sql, params)
             description = cursor.description
-            if not description:
-                return SQLResult(sql, [], (), cursor.rowcount, self._last_inserted_id(cursor))
-            raw_rows = cursor.fetchall()
+            if description:
+                raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
             raise self._translate(error) from error
+        if started:
+            log_statement(self.config, self.log_context, sql, started)
+        if not description:
+            return SQLResult(sql, [], (), rowcount, self._last_inserted_id(cursor))
         names = column_names(description)
         rows: list[Any] = [dict(zip(names, row, strict=False)) for row in raw_rows]
         del raw_rows
@@ -239,23 +264,29 @@ class SyncDriver(Generic[ConnT]):
         stmt = self._prepare(sql)
         rows = stmt.bind_many(parameters)
         conn = self._open_connection()
+        started = perf_counter() if self._log else 0.0
         try:
             self._begin_implicit(conn)
             cursor = self._run_many(conn, stmt.sql, rows)
             rowcount = cursor.rowcount
         except self.driver_errors as error:
             raise self._translate(error) from error
+        if started:
+            log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
 
     def execute_script(self, sql: str, /) -> None:
         """Run several ``;``-separated statements (no parameters) inside the session's
         transaction."""
         conn = self._open_connection()
+        started = perf_counter() if self._log else 0.0
         try:
             self._begin_implicit(conn)
             self._run_script(conn, sql)
         except self.driver_errors as error:
             raise self._translate(error) from error
+        if started:
+            log_statement(self.config, self.log_context, sql, started)
 
     @overload
     def select(

@@ -1,0 +1,130 @@
+"""Per-database settings of the Flask extension, validated once at ``init_app``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlspec.config import DatabaseConfig
+from sqlspec.exceptions import ImproperConfigurationError
+
+__all__ = ("COMMIT_MODES", "DatabaseState", "build_states")
+
+COMMIT_MODES = ("manual", "autocommit", "autocommit_include_redirect")
+_FLASK_KEYS = frozenset(
+    {
+        "session_key",
+        "connection_key",
+        "commit_mode",
+        "extra_commit_statuses",
+        "extra_rollback_statuses",
+    }
+)
+# Statuses that commit in each automatic mode, as a half-open range.
+_COMMIT_RANGES = {"autocommit": (200, 300), "autocommit_include_redirect": (200, 400)}
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseState:
+    """How the extension handles one database."""
+
+    config: DatabaseConfig
+    session_key: str
+    connection_key: str
+    commit_mode: str
+    extra_commit_statuses: frozenset[int]
+    extra_rollback_statuses: frozenset[int]
+
+    @property
+    def autocommits(self) -> bool:
+        return self.commit_mode != "manual"
+
+    def commits_on(self, status: int) -> bool:
+        """Whether a response with this status commits (automatic modes only)."""
+        if status in self.extra_commit_statuses:
+            return True
+        if status in self.extra_rollback_statuses:
+            return False
+        low, high = _COMMIT_RANGES[self.commit_mode]
+        return low <= status < high
+
+
+def build_states(configs: Sequence[DatabaseConfig]) -> dict[str, DatabaseState]:
+    """Validate every config's ``extension_config["flask"]``; keyed by session key, in order."""
+    states = [_state_for(config) for config in configs]
+    keys: list[str] = []
+    for state in states:
+        keys.append(state.session_key)
+        if state.connection_key != state.session_key:
+            keys.append(state.connection_key)
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise ImproperConfigurationError(
+            f"Duplicate state keys found: {', '.join(map(repr, duplicates))}. Give each config "
+            'a unique extension_config["flask"]["session_key"] (and connection_key).'
+        )
+    return {state.session_key: state for state in states}
+
+
+def _state_for(config: DatabaseConfig) -> DatabaseState:
+    settings: dict[str, Any] = dict(config.extension_config.get("flask") or {})
+    where = f'{config.describe()} extension_config["flask"]'
+    unknown = sorted(set(settings) - _FLASK_KEYS)
+    if unknown:
+        raise ImproperConfigurationError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"valid keys are {', '.join(sorted(_FLASK_KEYS))}"
+        )
+    session_key = settings.get("session_key", "default")
+    connection_key = settings.get("connection_key", f"{session_key}_connection")
+    for name, value in (("session_key", session_key), ("connection_key", connection_key)):
+        if not isinstance(value, str) or not value.isidentifier():
+            raise ImproperConfigurationError(
+                f"{where}: {name} must be a Python identifier string, got {value!r}"
+            )
+    commit_mode = settings.get("commit_mode", "manual")
+    if commit_mode not in COMMIT_MODES:
+        raise ImproperConfigurationError(
+            f"{where}: unknown commit_mode {commit_mode!r}; use one of "
+            f"{', '.join(map(repr, COMMIT_MODES))}"
+        )
+    extra_commit = _statuses(where, "extra_commit_statuses", settings.get("extra_commit_statuses"))
+    extra_rollback = _statuses(
+        where, "extra_rollback_statuses", settings.get("extra_rollback_statuses")
+    )
+    overlap = extra_commit & extra_rollback
+    if overlap:
+        raise ImproperConfigurationError(
+            f"{where}: status(es) {sorted(overlap)} are in both extra_commit_statuses and "
+            "extra_rollback_statuses"
+        )
+    if commit_mode == "manual" and (extra_commit or extra_rollback):
+        raise ImproperConfigurationError(
+            f"{where}: extra commit/rollback statuses have no effect with commit_mode 'manual'; "
+            "use 'autocommit' or 'autocommit_include_redirect'"
+        )
+    return DatabaseState(
+        config=config,
+        session_key=session_key,
+        connection_key=connection_key,
+        commit_mode=commit_mode,
+        extra_commit_statuses=extra_commit,
+        extra_rollback_statuses=extra_rollback,
+    )
+
+
+def _statuses(where: str, name: str, value: Any) -> frozenset[int]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ImproperConfigurationError(
+            f"{where}: {name} must be a set of HTTP status codes, got {value!r}"
+        )
+    statuses = list(value)
+    for status in statuses:
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ImproperConfigurationError(
+                f"{where}: {name} must hold HTTP status codes (integers 100-599), got {status!r}"
+            )
+    return frozenset(statuses)
