@@ -18,8 +18,12 @@ config = spec.add_config(SqliteConfig(pool_config={"database": ":memory:"}))
 
 with spec.provide_session(config) as db:
     db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)")
-    db.execute_many("INSERT INTO users (email) VALUES (?)", [("ada@example.com",), ("bob@example.com",)])
-    new_id = db.execute("INSERT INTO users (email) VALUES (:email) RETURNING id", email="cy@example.com").scalar()
+    db.execute_many(
+        "INSERT INTO users (email) VALUES (?)", [("ada@example.com",), ("bob@example.com",)]
+    )
+    new_id = db.execute(
+        "INSERT INTO users (email) VALUES (:email) RETURNING id", email="cy@example.com"
+    ).scalar()
     db.commit()
     print("inserted id", new_id)
     print("all users:", db.select("SELECT * FROM users ORDER BY id"))
