@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, has_request_context, request
 
 from sqlspec.base import SQLSpec
+from sqlspec.driver import statement_logger
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.extensions.flask._cli import sqlspec_cli
 from sqlspec.extensions.flask._state import DatabaseState, build_states
@@ -116,7 +117,7 @@ class SQLSpecPlugin:
             session.__enter__()
             sessions[state.session_key] = session
             setattr(g, state.connection_key, session.connection)
-            if has_request_context() and hasattr(session, "log_context"):
+            if statement_logger.isEnabledFor(logging.DEBUG) and has_request_context():
                 session.log_context = request.endpoint
         return session
 
