@@ -205,8 +205,9 @@ class SyncDriver(Generic[ConnT]):
         conn = self._connection
         if conn is None:
             raise SQLSpecError(
-                "this session is not open; use it as `with spec.provide_session(config) as "
-                "session:` (or call __enter__())"
+                "this session is closed or was never opened: use it inside `with "
+                "spec.provide_session(config) as session:`. In Flask, a session ends with its app "
+                "context; a streamed response's generator must call plugin.get_session() itself"
             )
         return conn
 
@@ -344,6 +345,8 @@ class SyncDriver(Generic[ConnT]):
     def begin(self) -> None:
         """Open the transaction now rather than at the next statement."""
         conn = self._open_connection()
+        if getattr(conn, "sqlspec_isolated", False):
+            return  # inside sqlspec.testing.isolated(): the savepoint is this session's transaction
         if self._in_transaction(conn):
             raise TransactionError("a transaction is already open on this session")
         try:

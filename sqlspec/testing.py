@@ -25,6 +25,8 @@ _SAVEPOINT = "sqlspec_isolation"
 class _SavepointConnection:
     """The shared connection as sessions see it: commit/rollback act on a savepoint."""
 
+    sqlspec_isolated = True
+
     def __init__(self, raw: Any) -> None:
         self._raw = raw
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
 from sqlspec.base import SQLSpec
 from sqlspec.driver import statement_logger
@@ -20,7 +20,17 @@ __all__ = ("SQLSpecPlugin",)
 
 logger = logging.getLogger("sqlspec.flask")
 
-_SESSIONS = "_sqlspec_sessions"
+_CONTEXT = "_sqlspec"
+
+
+class _ContextSessions:
+    """The sessions borrowed in one app context, and the settings of that context's app."""
+
+    __slots__ = ("sessions", "states")
+
+    def __init__(self, states: dict[str, DatabaseState]) -> None:
+        self.states = states
+        self.sessions: dict[str, Any] = {}
 
 
 class SQLSpecPlugin:
@@ -40,8 +50,6 @@ class SQLSpecPlugin:
     def __init__(self, sqlspec: SQLSpec, app: Flask | None = None) -> None:
         self._sqlspec = sqlspec
         self._states_by_app: dict[Flask, dict[str, DatabaseState]] = {}
-        # The states when exactly one app is initialised: skips the current_app lookup.
-        self._only_states: dict[str, DatabaseState] | None = None
         if app is not None:
             self.init_app(app)
 
@@ -65,17 +73,25 @@ class SQLSpecPlugin:
         states = build_states(configs)
         app.extensions["sqlspec"] = self
         self._states_by_app[app] = states
-        self._only_states = states if len(self._states_by_app) == 1 else None
-        app.after_request(self._after_request)
-        app.teardown_appcontext(self._teardown_appcontext)
+        # Flask runs these hooks last-registered first; going first in the lists makes ours run
+        # after the app's own, whenever those were registered: the commit decision sees the
+        # final status, and sessions borrowed in another teardown are still released.
+        app.after_request_funcs.setdefault(None, []).insert(0, self._after_request)
+        app.teardown_appcontext_funcs.insert(0, self._teardown_appcontext)
         app.cli.add_command(sqlspec_cli)
 
     # -- sessions ------------------------------------------------------------------------------
 
     def _states(self) -> dict[str, DatabaseState]:
-        states = self._only_states
-        if states is not None:
-            return states
+        """The settings of the current app (one lookup per app context on the hot path); outside
+        an app context, those of the only app the plugin is initialised on."""
+        if not has_app_context():
+            if len(self._states_by_app) == 1:
+                return next(iter(self._states_by_app.values()))
+            raise ImproperConfigurationError(
+                "this SQLSpecPlugin call needs an application context (the plugin is "
+                f"initialised on {len(self._states_by_app)} apps)"
+            )
         try:
             return self._states_by_app[current_app._get_current_object()]  # type: ignore[attr-defined]
         except KeyError:
@@ -84,8 +100,8 @@ class SQLSpecPlugin:
                 "plugin.init_app(app)"
             ) from None
 
-    def _state(self, key: str | None) -> DatabaseState:
-        states = self._states()
+    @staticmethod
+    def _pick(states: dict[str, DatabaseState], key: str | None) -> DatabaseState:
         if key is None:
             return next(iter(states.values()))
         try:
@@ -95,22 +111,30 @@ class SQLSpecPlugin:
                 f"unknown session key {key!r}; known keys: {', '.join(map(repr, states))}"
             ) from None
 
+    def _state(self, key: str | None) -> DatabaseState:
+        return self._pick(self._states(), key)
+
+    def _context(self) -> _ContextSessions:
+        try:
+            context: _ContextSessions = g._sqlspec
+        except AttributeError:
+            context = g._sqlspec = _ContextSessions(self._states())
+        except RuntimeError:
+            raise SQLSpecError(
+                "plugin.get_session() needs an application context: call it in a request, a "
+                "CLI command (@with_appcontext) or inside `with app.app_context():`"
+            ) from None
+        return context
+
     def get_session(self, key: str | None = None) -> Any:
         """The session of database ``key`` (the first registered one when omitted).
 
         Works in any app context; the same session is returned for the whole context. Async
         configs return a session whose methods run on the portal and return plain results.
         """
-        try:
-            sessions: dict[str, Any] = g._sqlspec_sessions
-        except AttributeError:
-            sessions = g._sqlspec_sessions = {}
-        except RuntimeError:
-            raise SQLSpecError(
-                "plugin.get_session() needs an application context: call it in a request, a "
-                "CLI command (@with_appcontext) or inside `with app.app_context():`"
-            ) from None
-        state = self._state(key)
+        context = self._context()
+        state = self._pick(context.states, key)
+        sessions = context.sessions
         session = sessions.get(state.session_key)
         if session is None:
             session = state.config.provide_sync_session()  # type: ignore[attr-defined]
@@ -125,18 +149,18 @@ class SQLSpecPlugin:
         """The connection of database ``key``'s session: ``commit()``/``rollback()`` on it end
         the session's transaction (the driver's own connection for SQLite and psycopg)."""
         self.get_session(key)
-        return getattr(g, self._state(key).connection_key)
+        return getattr(g, self._pick(self._context().states, key).connection_key)
 
     # -- request lifecycle ---------------------------------------------------------------------
 
     def _after_request(self, response: Response) -> Response:
-        sessions: dict[str, Any] | None = g.get(_SESSIONS)
-        if not sessions:
+        context: _ContextSessions | None = g.get(_CONTEXT)
+        if context is None or not context.sessions:
             return response
         status = response.status_code
-        states = self._states()
+        states = context.states
         failure: BaseException | None = None
-        for key, session in sessions.items():
+        for key, session in context.sessions.items():
             state = states[key]
             if not state.autocommits or session.closed:
                 continue
@@ -162,10 +186,10 @@ class SQLSpecPlugin:
         return response
 
     def _teardown_appcontext(self, exception: BaseException | None) -> None:
-        sessions: dict[str, Any] | None = g.pop(_SESSIONS, None)
-        if not sessions:
+        context: _ContextSessions | None = g.pop(_CONTEXT, None)
+        if context is None:
             return
-        for key, session in sessions.items():
+        for key, session in context.sessions.items():
             try:
                 session.close()  # rolls back anything uncommitted, returns the connection
             except Exception:

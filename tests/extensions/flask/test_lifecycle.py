@@ -1,0 +1,491 @@
+"""Request lifecycle: sessions are borrowed lazily, released at teardown on every path, and in
+the automatic modes committed or rolled back by the final response status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import pytest
+from flask import Response, abort, request, stream_with_context
+from flask.cli import with_appcontext
+
+from sqlspec import SQLSpec, SQLSpecError
+from tests.extensions.flask.conftest import MakeConfig
+from tests.extensions.flask.helpers import (
+    ITEMS_DDL,
+    add_write_route,
+    in_use,
+    new_app,
+    run_sql,
+    tags,
+)
+
+# --------------------------------------------------------------------------- laziness
+
+
+def test_route_without_database_borrows_nothing(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config(commit_mode="autocommit")
+    app, plugin = new_app(spec)
+
+    @app.route("/ping")
+    def ping() -> str:
+        return "pong"
+
+    client = app.test_client()
+    for _ in range(20):
+        assert client.get("/ping").data == b"pong"
+
+    assert config.pool_stats().size == 0  # the pool was never even created
+    assert plugin.pool_stats()["default"]["size"] == 0
+
+
+def test_session_is_borrowed_on_first_use_and_released_at_teardown(
+    make_config: MakeConfig, spec: SQLSpec
+) -> None:
+    config = make_config()
+    app, plugin = new_app(spec)
+
+    @app.route("/value")
+    def value() -> dict[str, Any]:
+        before = in_use(config)
+        answer = plugin.get_session().select_value("SELECT 41 + 1")
+        return {"before": before, "during": in_use(config), "answer": answer}
+
+    assert app.test_client().get("/value").json == {"before": 0, "during": 1, "answer": 42}
+    assert in_use(config) == 0
+
+
+def test_get_session_in_app_context_block(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config()
+    app, plugin = new_app(spec)
+
+    with app.app_context():
+        assert plugin.get_session().select_value("SELECT 1") == 1
+        assert in_use(config) == 1
+    assert in_use(config) == 0
+
+
+def test_get_session_in_cli_command(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
+    config = sqlite_config()
+    app, plugin = new_app(spec)
+
+    @click.command("answer")
+    @with_appcontext
+    def answer() -> None:
+        click.echo(plugin.get_session().select_value("SELECT 6 * 7"))
+        click.echo(in_use(config))
+
+    app.cli.add_command(answer)
+
+    result = app.test_cli_runner().invoke(args=["answer"])
+
+    assert (result.exit_code, result.output) == (0, "42\n1\n")
+    assert in_use(config) == 0
+
+
+def test_get_session_outside_app_context_raises(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
+    sqlite_config()
+    _, plugin = new_app(spec)
+
+    with pytest.raises(SQLSpecError, match="needs an application context"):
+        plugin.get_session()
+
+
+def test_one_session_and_connection_per_request(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
+    config = sqlite_config()
+    app, plugin = new_app(spec)
+
+    @app.route("/same")
+    def same() -> dict[str, bool]:
+        session = plugin.get_session()
+        return {
+            "session": session is plugin.get_session() is plugin.get_session("default"),
+            "connection": plugin.get_connection() is session.connection,
+        }
+
+    assert app.test_client().get("/same").json == {"session": True, "connection": True}
+    assert config.pool_stats().size == 1
+
+
+def test_each_request_gets_a_fresh_session(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
+    sqlite_config()
+    app, plugin = new_app(spec)
+    seen: list[Any] = []
+
+    @app.route("/session")
+    def session() -> str:
+        seen.append(plugin.get_session())
+        return ""
+
+    client = app.test_client()
+    client.get("/session")
+    client.get("/session")
+
+    assert seen[0] is not seen[1]
+    assert [session.closed for session in seen] == [True, True]
+
+
+# --------------------------------------------------------------------------- commit policy
+
+POLICY = [
+    # (commit_mode, extra settings, status, committed)
+    ("autocommit", {}, 200, True),
+    ("autocommit", {}, 201, True),
+    ("autocommit", {}, 204, True),
+    ("autocommit", {}, 299, True),
+    ("autocommit", {}, 301, False),
+    ("autocommit", {}, 302, False),
+    ("autocommit", {}, 400, False),
+    ("autocommit", {}, 404, False),
+    ("autocommit", {}, 500, False),
+    ("autocommit_include_redirect", {}, 200, True),
+    ("autocommit_include_redirect", {}, 302, True),
+    ("autocommit_include_redirect", {}, 303, True),
+    ("autocommit_include_redirect", {}, 399, True),
+    ("autocommit_include_redirect", {}, 400, False),
+    ("autocommit_include_redirect", {}, 500, False),
+    ("autocommit", {"extra_commit_statuses": {409}}, 409, True),
+    ("autocommit", {"extra_commit_statuses": {302}}, 302, True),
+    ("autocommit", {"extra_rollback_statuses": {201}}, 201, False),
+    ("autocommit", {"extra_rollback_statuses": {201}}, 200, True),
+    ("autocommit_include_redirect", {"extra_rollback_statuses": {302}}, 302, False),
+    ("autocommit_include_redirect", {"extra_rollback_statuses": {302}}, 301, True),
+    ("autocommit_include_redirect", {"extra_commit_statuses": {418}}, 418, True),
+    ("manual", {}, 200, False),
+    ("manual", {}, 201, False),
+]
+
+
+@pytest.mark.parametrize(("mode", "extra", "status", "committed"), POLICY)
+def test_commit_policy(
+    sqlite_config: MakeConfig,
+    spec: SQLSpec,
+    mode: str,
+    extra: dict[str, Any],
+    status: int,
+    committed: bool,
+) -> None:
+    config = sqlite_config(commit_mode=mode, **extra)
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+    add_write_route(app, plugin)
+
+    assert app.test_client().post(f"/write/{status}?tag=t").status_code == status
+
+    assert tags(config) == (["t"] if committed else [])
+    assert in_use(config) == 0
+
+
+def test_errorhandler_turning_an_exception_into_201_commits(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    config = sqlite_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    class AlreadyDone(Exception):
+        pass
+
+    @app.errorhandler(AlreadyDone)
+    def already_done(error: AlreadyDone) -> tuple[dict[str, bool], int]:
+        return {"created": True}, 201
+
+    @app.post("/items")
+    def create() -> None:
+        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('kept')")
+        raise AlreadyDone
+
+    assert app.test_client().post("/items").status_code == 201
+    assert tags(config) == ["kept"]
+
+
+def test_errorhandler_turning_an_exception_into_409_rolls_back(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    config = sqlite_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.errorhandler(KeyError)
+    def conflict(error: KeyError) -> tuple[dict[str, str], int]:
+        return {"error": "conflict"}, 409
+
+    @app.post("/items")
+    def create() -> None:
+        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
+        raise KeyError("tag")
+
+    assert app.test_client().post("/items").status_code == 409
+    assert tags(config) == []
+    assert in_use(config) == 0
+
+
+def test_after_request_hook_registered_later_sets_the_final_status(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    config = sqlite_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+    add_write_route(app, plugin)
+
+    @app.after_request
+    def refuse(response: Response) -> Response:
+        response.status_code = 400
+        return response
+
+    assert app.test_client().post("/write/201?tag=t").status_code == 400
+    assert tags(config) == []
+
+
+def test_after_request_hook_registered_before_init_app_sets_the_final_status(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    from flask import Flask
+
+    from sqlspec.extensions.flask import SQLSpecPlugin
+
+    config = sqlite_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app = Flask("sqlspec_flask_tests")
+
+    @app.after_request
+    def accept(response: Response) -> Response:
+        response.status_code = 201
+        return response
+
+    plugin = SQLSpecPlugin(spec, app)
+    add_write_route(app, plugin)
+
+    assert app.test_client().post("/write/400?tag=t").status_code == 201
+    assert tags(config) == ["t"]
+
+
+def test_abort_rolls_back_and_releases(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
+    config = sqlite_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.post("/items")
+    def create() -> None:
+        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
+        abort(409)
+
+    assert app.test_client().post("/items").status_code == 409
+    assert tags(config) == []
+    assert in_use(config) == 0
+
+
+# --------------------------------------------------------------------------- exceptions
+
+MODES = ("manual", "autocommit", "autocommit_include_redirect")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_propagating_exception_rolls_back_and_releases(
+    make_config: MakeConfig, spec: SQLSpec, mode: str
+) -> None:
+    # app.testing: PROPAGATE_EXCEPTIONS, Flask skips after_request; teardown still cleans up.
+    config = make_config(commit_mode=mode)
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.post("/items")
+    def create() -> None:
+        db = plugin.get_session()
+        db.execute("INSERT INTO items (tag) VALUES ('committed')")
+        db.commit()
+        db.execute("INSERT INTO items (tag) VALUES ('lost')")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        app.test_client().post("/items")
+
+    assert tags(config) == ["committed"]
+    assert in_use(config) == 0
+
+
+def test_unhandled_exception_is_a_500_and_rolls_back(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    config = sqlite_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec, testing=False)
+
+    @app.post("/items")
+    def create() -> None:
+        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
+        raise RuntimeError("boom")
+
+    assert app.test_client().post("/items").status_code == 500
+    assert tags(config) == []
+    assert in_use(config) == 0
+
+
+def test_failing_statement_rolls_back_the_request(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config(commit_mode="autocommit")
+    run_sql(config, "CREATE TABLE items (tag TEXT NOT NULL UNIQUE)")
+    app, plugin = new_app(spec, testing=False)
+
+    @app.post("/items")
+    def create() -> tuple[str, int]:
+        db = plugin.get_session()
+        db.execute("INSERT INTO items (tag) VALUES (?)", (request.args["tag"],))
+        db.execute("INSERT INTO items (tag) VALUES ('dup')")
+        return "", 201
+
+    client = app.test_client()
+    assert client.post("/items?tag=a").status_code == 201
+    assert client.post("/items?tag=b").status_code == 500  # 'dup' again: unique violation
+    assert client.post("/items?tag=c").status_code == 500
+    assert tags(config) == ["a", "dup"]
+    assert in_use(config) == 0
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def test_streamed_response_releases_after_streaming(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.get("/stream")
+    def stream() -> Response:
+        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('before')")
+
+        def rows() -> Iterator[str]:
+            db = plugin.get_session()
+            db.execute("INSERT INTO items (tag) VALUES ('during')")  # after the 200's commit
+            for row in db.select("SELECT tag FROM items ORDER BY tag"):
+                yield row["tag"] + ","
+            yield f"in_use={in_use(config)}"
+
+        return Response(stream_with_context(rows()))
+
+    response = app.test_client().get("/stream")
+    body = response.get_data(as_text=True)
+    response.close()
+
+    assert body == "before,during,in_use=1"
+    assert in_use(config) == 0
+    assert tags(config) == ["before"]  # nothing written while streaming is left behind
+
+
+def test_view_session_is_not_usable_after_the_view_returned(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    # Flask (3.1) tears the app context down when the view returns and pushes it again while
+    # streaming: the view's session was released; the generator asks for its own.
+    sqlite_config(commit_mode="autocommit")
+    app, plugin = new_app(spec)
+
+    @app.get("/stream")
+    def stream() -> Response:
+        db = plugin.get_session()
+
+        def rows() -> Iterator[str]:
+            yield str(db.select_value("SELECT 1"))
+
+        return Response(stream_with_context(rows()))
+
+    with pytest.raises(SQLSpecError, match="session is closed"):
+        app.test_client().get("/stream").get_data()
+
+
+def test_stream_failing_midway_releases(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
+    config = sqlite_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.get("/stream")
+    def stream() -> Response:
+        def rows() -> Iterator[str]:
+            plugin.get_session().execute("INSERT INTO items (tag) VALUES ('during')")
+            yield "first,"
+            raise RuntimeError("stream broke")
+
+        return Response(stream_with_context(rows()))
+
+    response = app.test_client().get("/stream")
+    with pytest.raises(RuntimeError, match="stream broke"):
+        response.get_data()
+    response.close()
+
+    assert in_use(config) == 0
+    assert tags(config) == []
+
+
+# --------------------------------------------------------------------------- manual mode
+
+
+def test_manual_mode_without_commit_leaves_nothing(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config(commit_mode="manual")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+    add_write_route(app, plugin)
+
+    client = app.test_client()
+    for status in (200, 201, 302, 400):
+        assert client.post(f"/write/{status}?tag=t{status}").status_code == status
+
+    assert tags(config) == []
+    assert in_use(config) == 0
+
+
+def test_manual_mode_commit_through_connection(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config(commit_mode="manual")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.post("/items")
+    def create() -> tuple[str, int]:
+        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('kept')")
+        plugin.get_connection().commit()
+        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
+        return "", 201
+
+    assert app.test_client().post("/items").status_code == 201
+    assert tags(config) == ["kept"]
+
+
+# --------------------------------------------------------------------------- leaks
+
+
+def test_get_session_in_an_earlier_registered_teardown_is_released(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    from flask import Flask
+
+    from sqlspec.extensions.flask import SQLSpecPlugin
+
+    config = sqlite_config()
+    app = Flask("sqlspec_flask_tests")
+    plugin: SQLSpecPlugin
+
+    @app.teardown_appcontext
+    def audit(exception: BaseException | None) -> None:
+        plugin.get_session().execute("SELECT 1")
+
+    plugin = SQLSpecPlugin(spec, app)
+    with app.app_context():
+        plugin.get_session()
+
+    assert in_use(config) == 0
+
+
+def test_get_session_in_an_app_without_init_app_raises(
+    sqlite_config: MakeConfig, spec: SQLSpec
+) -> None:
+    from flask import Flask
+
+    from sqlspec.exceptions import ImproperConfigurationError
+
+    config = sqlite_config()
+    _, plugin = new_app(spec)
+    other = Flask("not_initialised")
+
+    with other.app_context(), pytest.raises(ImproperConfigurationError, match="not initialised"):
+        plugin.get_session()
+    assert in_use(config) == 0
