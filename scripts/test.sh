@@ -87,10 +87,10 @@ source scripts/_venv.sh
 
 # ----------------------------------------------------------------------------- checks
 section "ruff check"
-.venv/bin/ruff check sqlspec tests
+.venv/bin/ruff check sqlspec tests examples benchmarks
 
 section "ruff format --check"
-.venv/bin/ruff format --check sqlspec tests
+.venv/bin/ruff format --check sqlspec tests examples benchmarks
 
 section "mypy"
 .venv/bin/mypy
