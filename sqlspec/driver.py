@@ -88,6 +88,14 @@ def collect_parameters(
     return parameters
 
 
+def lone_none_as_null(stmt: PreparedStatement, parameters: tuple[Any, ...], collected: Any) -> Any:
+    """``execute(sql, None)`` means "no parameters", except for a statement with exactly one
+    positional placeholder, where it is that parameter's NULL value."""
+    if collected is None and parameters and stmt.expected == 1 and not stmt.named:
+        return parameters
+    return collected
+
+
 _checked_columns: set[tuple[str, ...]] = set()
 
 
@@ -216,7 +224,7 @@ class SyncDriver(Generic[ConnT]):
     def _prepare(self, sql: str) -> PreparedStatement:
         if self._rewrite:
             return prepare(sql, self.parameter_style, self.mysql_dialect)
-        return PreparedStatement.passthrough(sql)
+        return PreparedStatement.passthrough(sql, self.parameter_style)
 
     @overload
     def execute(
@@ -235,7 +243,9 @@ class SyncDriver(Generic[ConnT]):
         ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
         """
         stmt = self._prepare(sql)
-        params = stmt.bind(collect_parameters(parameters, named))
+        params = stmt.bind(
+            lone_none_as_null(stmt, parameters, collect_parameters(parameters, named))
+        )
         conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
         try:
@@ -264,6 +274,8 @@ class SyncDriver(Generic[ConnT]):
         """Run one statement once per parameter row (the driver's ``executemany``)."""
         stmt = self._prepare(sql)
         rows = stmt.bind_many(parameters)
+        if not rows:
+            return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
         try:

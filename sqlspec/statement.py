@@ -175,9 +175,9 @@ class PreparedStatement:
         return bound
 
     @classmethod
-    def passthrough(cls, sql: str) -> PreparedStatement:
+    def passthrough(cls, sql: str, style: ParamStyle) -> PreparedStatement:
         """A statement sent to the driver as written, with parameters as given."""
-        return _passthrough(sql)
+        return _passthrough(sql, style)
 
     def _bind_positional(self, params: Any) -> Sequence[Any]:
         expected = self.expected
@@ -464,6 +464,17 @@ class _Passthrough(PreparedStatement):
         return rows if isinstance(rows, list) else list(rows)
 
 
+class _FormatPassthrough(_Passthrough):
+    """Passthrough for FORMAT drivers: no parameters is ``None``, so the driver does not read
+    the text's ``%`` signs as placeholders."""
+
+    __slots__ = ()
+
+    def bind(self, params: Sequence[Any] | Mapping[str, Any] | None) -> Any:
+        return params
+
+
 @lru_cache(maxsize=256)
-def _passthrough(sql: str) -> PreparedStatement:
-    return _Passthrough(sql=sql, source=sql, order=(), named=False, expected=0, identity=True)
+def _passthrough(sql: str, style: ParamStyle) -> PreparedStatement:
+    cls = _FormatPassthrough if style is ParamStyle.FORMAT else _Passthrough
+    return cls(sql=sql, source=sql, order=(), named=False, expected=0, identity=True)

@@ -50,7 +50,11 @@ def _reports_changed_rows(sql: str) -> bool:
         return False
     if not statements or statements[-1].type == duckdb.StatementType.SELECT:
         return False
-    return "returning" not in sql.lower()
+    keyword = duckdb.token_type.keyword
+    return not any(
+        kind == keyword and sql[position : position + 9].upper() == "RETURNING"
+        for position, kind in duckdb.tokenize(sql)
+    )
 
 
 class DuckDBDriver(SyncDriver[Connection]):
@@ -138,14 +142,13 @@ def _error_class(error: BaseException) -> type[SQLSpecError]:
 
 
 class _DatabasePool(ConnectionPool[Connection]):
-    """Pooled cursors of one database instance, closed with the pool."""
+    """Pooled cursors of one database instance, closed once the pool is closed and drained."""
 
     def __init__(self, database: Connection, **kwargs: Any) -> None:
         super().__init__(connect=database.cursor, **kwargs)
         self._database = database
 
-    def close(self) -> None:
-        super().close()
+    def _drained(self) -> None:
         self._database.close()
 
 

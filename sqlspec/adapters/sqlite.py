@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
-from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
+from sqlspec.exceptions import ConnectionError, ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import ConnectionPool
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlite, translate
@@ -41,7 +41,7 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
 
     def _begin_implicit(self, conn: sqlite3.Connection) -> None:
         if not conn.in_transaction:
-            conn.execute("BEGIN")
+            conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
     def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Cursor:
         return conn.execute(sql, params)
@@ -60,7 +60,7 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
         return cursor.lastrowid
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN")
+        conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
     def _in_transaction(self, conn: sqlite3.Connection) -> bool:
         return conn.in_transaction
@@ -94,8 +94,7 @@ class _AnchoredPool(ConnectionPool[sqlite3.Connection]):
         super().__init__(**kwargs)
         self._anchor = anchor
 
-    def close(self) -> None:
-        super().close()
+    def _drained(self) -> None:
         self._anchor.close()
 
 
@@ -111,7 +110,11 @@ class SqliteConfig(
     ``acquire_timeout`` (seconds to wait for a free connection, default 30).
 
     ``driver_features``: ``pragmas``, a dict applied to every new connection, e.g.
-    ``{"journal_mode": "wal", "synchronous": "normal"}``.
+    ``{"journal_mode": "wal", "synchronous": "normal"}``; ``transaction_mode``, how sessions
+    begin: ``"deferred"`` (default: locks are taken as statements need them), ``"immediate"``
+    (take the write lock at once: a session that reads then writes never fails with
+    ``SQLITE_BUSY`` because another connection wrote in between, at the price of serialising
+    sessions) or ``"exclusive"``.
     """
 
     driver_type = SqliteDriver
@@ -119,7 +122,7 @@ class SqliteConfig(
         {"database", "timeout", "detect_types", "check_same_thread", "cached_statements", "uri"}
     )
     pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
-    feature_keys = frozenset({"pragmas"})
+    feature_keys = frozenset({"pragmas", "transaction_mode"})
 
     def _validate(self) -> None:
         self.pool_config.setdefault("database", ":memory:")
@@ -131,6 +134,14 @@ class SqliteConfig(
                     "and values are words or numbers"
                 )
         self._pragmas = tuple(f"PRAGMA {name} = {value}" for name, value in pragmas.items())
+        mode = str(self.driver_features.get("transaction_mode", "deferred")).upper()
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ImproperConfigurationError(
+                f"SqliteConfig: transaction_mode must be 'deferred', 'immediate' or 'exclusive', "
+                f"got {self.driver_features['transaction_mode']!r}"
+            )
+        #: The statement sessions open their transaction with.
+        self.begin_statement = "BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}"
         if self.max_pool_size() < 1:
             raise ImproperConfigurationError("SqliteConfig: max_size must be at least 1")
 
@@ -147,9 +158,12 @@ class SqliteConfig(
         kwargs.update(database=database, uri=uri, isolation_level=None)
         kwargs.setdefault("check_same_thread", False)
         kwargs.setdefault("timeout", 5.0)
-        conn: sqlite3.Connection = sqlite3.connect(**kwargs)
-        for pragma in self._pragmas:
-            conn.execute(pragma)
+        try:
+            conn: sqlite3.Connection = sqlite3.connect(**kwargs)
+            for pragma in self._pragmas:
+                conn.execute(pragma)
+        except sqlite3.Error as error:
+            raise ConnectionError(f"{self.describe()}: {error}") from error
         return conn
 
     def _create_pool(self) -> ConnectionPool[sqlite3.Connection]:

@@ -1,0 +1,211 @@
+"""Driver errors from real databases become the right sqlspec class, chained to the driver's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sqlspec import SQLSpec, SQLSpecError
+from sqlspec.exceptions import (
+    CheckViolationError,
+    DataError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    NotNullViolationError,
+    OperationalError,
+    ProgrammingError,
+    TransactionError,
+    UniqueViolationError,
+)
+from tests.integration.conftest import Dialect, MakeConfig, only
+
+
+@pytest.fixture
+def constrained(session: Any) -> Any:
+    session.execute_script(
+        """
+        CREATE TABLE parent (id INTEGER PRIMARY KEY);
+        CREATE TABLE child (
+            id INTEGER PRIMARY KEY,
+            parent_id INTEGER REFERENCES parent (id),
+            name VARCHAR(20) NOT NULL,
+            qty INTEGER CHECK (qty > 0),
+            code VARCHAR(10) UNIQUE
+        );
+        INSERT INTO parent (id) VALUES (1);
+        INSERT INTO child (id, parent_id, name, qty, code) VALUES (1, 1, 'first', 1, 'A');
+        """
+    )
+    session.commit()
+    return session
+
+
+def _assert_translated(
+    error: pytest.ExceptionInfo[SQLSpecError], cls: type[SQLSpecError], dialect: Dialect
+) -> None:
+    assert type(error.value) is cls, f"{type(error.value).__name__}: {error.value}"
+    assert isinstance(error.value.__cause__, dialect.driver_error)
+    assert str(error.value)  # the driver's message is kept
+
+
+INSERT = "INSERT INTO child (id, parent_id, name, qty, code) VALUES (?, ?, ?, ?, ?)"
+VIOLATIONS = {
+    "unique-primary-key": ((1, 1, "dup", 1, "B"), UniqueViolationError),
+    "unique-column": ((2, 1, "dup", 1, "A"), UniqueViolationError),
+    "foreign-key": ((2, 99, "orphan", 1, "B"), ForeignKeyViolationError),
+    "not-null": ((2, 1, None, 1, "B"), NotNullViolationError),
+    "check": ((2, 1, "neg", -5, "B"), CheckViolationError),
+}
+
+
+@pytest.mark.parametrize("kind", list(VIOLATIONS))
+def test_constraint_violations(constrained: Any, dialect: Dialect, kind: str) -> None:
+    values, cls = VIOLATIONS[kind]
+    with pytest.raises(IntegrityError) as error:
+        constrained.execute(INSERT, values)
+    _assert_translated(error, cls, dialect)
+    constrained.rollback()
+    # The session goes on after the rollback, and the failed row is not there.
+    assert constrained.select_value("SELECT count(*) FROM child") == 1
+
+
+def test_constraint_violation_in_execute_many(constrained: Any, dialect: Dialect) -> None:
+    rows = [(2, 1, "two", 1, "B"), (3, 1, "three", 1, "B")]
+    with pytest.raises(UniqueViolationError) as error:
+        constrained.execute_many(INSERT, rows)
+    _assert_translated(error, UniqueViolationError, dialect)
+    constrained.rollback()
+    assert constrained.select_value("SELECT count(*) FROM child") == 1
+
+
+def test_constraint_violation_in_execute_script(constrained: Any, dialect: Dialect) -> None:
+    with pytest.raises(UniqueViolationError) as error:
+        constrained.execute_script(
+            "INSERT INTO parent (id) VALUES (2); INSERT INTO parent (id) VALUES (2);"
+        )
+    _assert_translated(error, UniqueViolationError, dialect)
+    constrained.rollback()
+    assert constrained.select_value("SELECT count(*) FROM parent") == 1
+
+
+def test_foreign_key_violation_on_delete(constrained: Any, dialect: Dialect) -> None:
+    with pytest.raises(ForeignKeyViolationError) as error:
+        constrained.execute("DELETE FROM parent WHERE id = ?", 1)
+    _assert_translated(error, ForeignKeyViolationError, dialect)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["SELEC 1", "SELECT * FROM no_such_table", "SELECT no_such_column FROM parent"],
+    ids=["syntax", "unknown-table", "unknown-column"],
+)
+def test_programming_errors(constrained: Any, dialect: Dialect, sql: str) -> None:
+    with pytest.raises(ProgrammingError) as error:
+        constrained.execute(sql)
+    _assert_translated(error, ProgrammingError, dialect)
+
+
+@only("duckdb", "postgres")
+@pytest.mark.parametrize(
+    "sql",
+    ["SELECT 'x'::int", "SELECT CAST(2147483647 AS INTEGER) + CAST(1 AS INTEGER)"],
+    ids=["invalid-text-for-int", "integer-out-of-range"],
+)
+def test_data_errors(session: Any, dialect: Dialect, sql: str) -> None:
+    with pytest.raises(DataError) as error:
+        session.execute(sql)
+    _assert_translated(error, DataError, dialect)
+
+
+@only("postgres")
+def test_division_by_zero_is_a_data_error_on_postgres(session: Any, dialect: Dialect) -> None:
+    with pytest.raises(DataError) as error:
+        session.execute("SELECT 1/0")
+    _assert_translated(error, DataError, dialect)
+    assert error.value.__cause__.sqlstate == "22012"  # type: ignore[union-attr]
+
+
+@only("postgres")
+def test_statement_in_aborted_postgres_transaction(session: Any, dialect: Dialect) -> None:
+    with pytest.raises(ProgrammingError):
+        session.execute("SELECT * FROM no_such_table")
+    with pytest.raises(TransactionError) as error:
+        session.execute("SELECT 1")
+    _assert_translated(error, TransactionError, dialect)
+
+
+def test_bad_parameter_value_type(session: Any) -> None:
+    session.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(SQLSpecError) as error:
+        session.execute("INSERT INTO t (a) VALUES (?)", object())
+    assert error.value.__cause__ is not None
+
+
+@only("sqlite", "postgres")
+def test_deferred_foreign_key_fails_at_commit(session: Any, dialect: Dialect) -> None:
+    session.execute("CREATE TABLE par (id INTEGER PRIMARY KEY)")
+    session.execute(
+        "CREATE TABLE ch (pid INTEGER REFERENCES par (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    session.commit()
+    session.execute("INSERT INTO ch (pid) VALUES (?)", 5)  # accepted for now
+    with pytest.raises(ForeignKeyViolationError) as error:
+        session.commit()
+    _assert_translated(error, ForeignKeyViolationError, dialect)
+    session.rollback()
+    assert session.select_value("SELECT count(*) FROM ch") == 0
+
+
+CONFLICT_ERRORS = {
+    "sqlite": OperationalError,  # database is locked (busy timeout)
+    "duckdb": TransactionError,  # conflict on update
+    "postgres": OperationalError,  # lock_timeout
+}
+
+
+def test_concurrent_writers_conflict(
+    spec: SQLSpec, make_config: MakeConfig, dialect: Dialect
+) -> None:
+    config = make_config(timeout=0.1) if dialect.is_sqlite else make_config()
+    with spec.provide_session(config) as first, spec.provide_session(config) as second:
+        first.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        first.execute("INSERT INTO t (id, v) VALUES (1, 1)")
+        first.commit()
+        if dialect.is_postgres:
+            second.execute("SET lock_timeout = '100ms'")
+        first.execute("UPDATE t SET v = 2 WHERE id = 1")
+        with pytest.raises(SQLSpecError) as error:
+            second.execute("UPDATE t SET v = 3 WHERE id = 1")
+        _assert_translated(error, CONFLICT_ERRORS[dialect.name], dialect)
+        second.rollback()
+        first.commit()
+        assert second.select_value("SELECT v FROM t WHERE id = 1") == 2
+
+
+@only("postgres")
+def test_postgres_serialization_failure_is_a_transaction_error(
+    spec: SQLSpec, sync_config: Any, dialect: Dialect
+) -> None:
+    with spec.provide_session(sync_config) as first, spec.provide_session(sync_config) as second:
+        first.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        first.execute("INSERT INTO t (id, v) VALUES (1, 1)")
+        first.commit()
+        first.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        assert first.select_value("SELECT v FROM t WHERE id = 1") == 1
+        second.execute("UPDATE t SET v = 5 WHERE id = 1")
+        second.commit()
+        with pytest.raises(TransactionError) as error:
+            first.execute("UPDATE t SET v = 6 WHERE id = 1")
+        _assert_translated(error, TransactionError, dialect)
+        first.rollback()
+
+
+@only("postgres")
+def test_postgres_statement_timeout_is_an_operational_error(session: Any, dialect: Dialect) -> None:
+    session.execute("SET statement_timeout = 50")
+    with pytest.raises(OperationalError) as error:
+        session.execute("SELECT pg_sleep(2)")
+    _assert_translated(error, OperationalError, dialect)
+    session.rollback()
+    assert session.select_value("SELECT 1") == 1
