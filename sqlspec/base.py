@@ -81,12 +81,32 @@ class SQLSpec:
         """The driver's raw connection, borrowed for the ``with`` block."""
         return self.get_config(config).provide_connection()  # type: ignore[no-any-return]
 
+    def provide_sync_session(self, config: Any) -> Any:
+        """A session with the sync API for sync code: ``with spec.provide_sync_session(cfg) as
+        db: db.execute(...).all()``. For an async config each call runs on the portal's event
+        loop; for a sync config this is :meth:`provide_session`."""
+        return self.get_config(config).provide_sync_session()
+
     def close_all_pools(self) -> None:
-        """Close every registered config's pool (async pools included)."""
+        """Close every registered config's pool (async pools included, through their loop)."""
         errors: list[BaseException] = []
         for config in self._configs:
             try:
                 if isinstance(config, SyncDatabaseConfig | AsyncDatabaseConfig):
+                    config.close_pool()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    async def close_all_pools_async(self) -> None:
+        """Close every registered config's pool from async code."""
+        errors: list[BaseException] = []
+        for config in self._configs:
+            try:
+                if isinstance(config, AsyncDatabaseConfig):
+                    await config.close_pool_async()
+                elif isinstance(config, SyncDatabaseConfig):
                     config.close_pool()
             except Exception as error:
                 errors.append(error)

@@ -7,30 +7,41 @@ their dicts, and forgets a parent's pool in a forked child process.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from typing_extensions import NotRequired, TypedDict
 
-from sqlspec.exceptions import ImproperConfigurationError
+from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 
 if TYPE_CHECKING:
+    from sqlspec.async_driver import AsyncDriver, PortalSession
     from sqlspec.driver import SyncDriver
 
 __all__ = (
+    "DEFAULT_PORTAL_TIMEOUT",
     "AsyncDatabaseConfig",
+    "AsyncPool",
     "DatabaseConfig",
     "FlaskConfig",
     "StatementConfig",
     "SyncDatabaseConfig",
     "SyncPool",
 )
+
+logger = logging.getLogger("sqlspec.config")
+
+#: Default seconds a sync-facade call of an async config may take (``portal_timeout=``).
+DEFAULT_PORTAL_TIMEOUT = 30.0
 
 ConnT = TypeVar("ConnT")
 PoolT = TypeVar("PoolT")
@@ -231,14 +242,269 @@ class SyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         raise NotImplementedError
 
 
+class AsyncPool(Protocol[ConnT]):
+    """What an async config's pool offers the core (ours in :mod:`sqlspec.pool`, or a wrapper).
+    ``stats()`` is sync and may be called from any thread."""
+
+    async def acquire(self) -> ConnT: ...
+    async def release(self, conn: ConnT) -> None: ...
+    async def discard(self, conn: ConnT) -> None: ...
+    async def close(self) -> None: ...
+    def stats(self) -> PoolStats: ...
+
+
 class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
-    """Base of the async adapters' configurations (sessions are async context managers)."""
+    """Base of the async adapters' configurations.
+
+    Sessions are async context managers (``async with config.provide_session() as session``).
+    Sync code (a Flask view) uses :meth:`provide_sync_session`: the same API with plain return
+    values, each call run on the :mod:`portal <sqlspec.portal>`'s event loop and limited to
+    ``portal_timeout`` seconds (default 30).
+
+    The pool is created at first use on the running event loop and belongs to it: async drivers'
+    connections cannot move between loops, so using the config from another loop raises
+    :class:`SQLSpecError` (a pool whose loop has been closed is forgotten and replaced).
+    """
 
     is_async = True
+    driver_type: ClassVar[type[AsyncDriver[Any]]]
+    #: Seconds ``close_pool()`` may take through the portal (at least ``portal_timeout``).
+    close_timeout: ClassVar[float] = 15.0
+
+    def __init__(
+        self,
+        *,
+        pool_config: Mapping[str, Any] | None = None,
+        connection_config: Mapping[str, Any] | None = None,
+        extension_config: Mapping[str, Mapping[str, Any]] | None = None,
+        statement_config: StatementConfig | None = None,
+        driver_features: Mapping[str, Any] | None = None,
+        portal_timeout: float = DEFAULT_PORTAL_TIMEOUT,
+    ) -> None:
+        if (
+            isinstance(portal_timeout, bool)
+            or not isinstance(portal_timeout, int | float)
+            or not portal_timeout > 0
+        ):
+            raise ImproperConfigurationError(
+                f"{type(self).__name__}: portal_timeout must be a positive number of seconds, "
+                f"got {portal_timeout!r}"
+            )
+        #: Seconds each sync-facade call may take before it is cancelled.
+        self.portal_timeout = float(portal_timeout)
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+        self._pool_creating: asyncio.Future[None] | None = None
+        super().__init__(
+            pool_config=pool_config,
+            connection_config=connection_config,
+            extension_config=extension_config,
+            statement_config=statement_config,
+            driver_features=driver_features,
+        )
+
+    # -- pool ------------------------------------------------------------------------------------
+
+    async def get_pool(self) -> AsyncPool[ConnT]:
+        """The pool, created at first use on the running event loop (which then owns it)."""
+        pool = self._pool
+        if pool is not None and self._pool_loop is asyncio.get_running_loop():
+            return pool  # type: ignore[no-any-return]
+        return await self._pool_for_running_loop()
+
+    async def create_pool(self) -> AsyncPool[ConnT]:
+        """Create the pool now instead of at first use (e.g. to fail fast at start-up)."""
+        return await self.get_pool()
+
+    async def _pool_for_running_loop(self) -> AsyncPool[ConnT]:
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._pool_lock:
+                owner = self._pool_loop
+                if owner is not None and owner is not loop:
+                    if not owner.is_closed():
+                        raise SQLSpecError(self._other_loop_message(owner, loop))
+                    logger.debug("%s: forgetting a pool whose event loop is closed", self)
+                    self._pool = None
+                    self._pool_loop = owner = None
+                    self._pool_creating = None
+                if self._pool is not None:
+                    return self._pool  # type: ignore[no-any-return]
+                creating = self._pool_creating
+                if creating is None:
+                    creating = self._pool_creating = loop.create_future()
+                    self._pool_loop = loop
+                    break
+            await asyncio.wait([creating])  # another task is creating it; then look again
+        try:
+            pool = await self._create_pool()
+            with self._pool_lock:
+                self._pool = pool
+            if _portal_module().get_portal().owns(loop):
+                _close_portal_pools_at_exit()
+            return pool
+        except BaseException:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool_loop = None
+            raise
+        finally:
+            with self._pool_lock:
+                self._pool_creating = None
+            creating.set_result(None)
+
+    def _other_loop_message(
+        self, owner: asyncio.AbstractEventLoop, loop: asyncio.AbstractEventLoop
+    ) -> str:
+        portal = _portal_module().get_portal()
+        where = "the sqlspec portal's loop" if portal.owns(owner) else f"event loop {owner!r}"
+        return (
+            f"{self.describe()}: its connection pool was created on {where} and cannot be used "
+            f"from event loop {loop!r}: async drivers' connections belong to the loop that "
+            "opened them. Use each config from one event loop only (call close_pool() / await "
+            "close_pool_async() before switching loops), and from sync code use "
+            "provide_sync_session(), which always runs on the portal's loop."
+        )
+
+    async def close_pool_async(self) -> None:
+        """Close the pool (from any event loop); a later session creates a new one."""
+        pool, loop = self._take_pool()
+        if pool is None or loop is None:
+            return
+        if loop is asyncio.get_running_loop():
+            await pool.close()
+        elif loop.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(pool.close(), loop))
+        else:
+            self._drop_pool_of_dead_loop(pool, loop)
 
     def close_pool(self) -> None:
-        """Close the pool from sync code."""
+        """Close the pool from sync code; a no-op when there is none.
+
+        A pool on the portal's loop is closed through the portal. Inside a coroutine running on
+        the pool's own loop, use ``await close_pool_async()`` instead.
+        """
+        pool, loop = self._pool, self._pool_loop
+        if pool is None or loop is None:
+            return
+        if loop.is_running() and _running_loop() is loop:
+            raise SQLSpecError(
+                f"{self.describe()}: close_pool() would block the event loop its pool runs on; "
+                "use `await config.close_pool_async()` in async code"
+            )
+        self._close_pool_sync(max(self.portal_timeout, self.close_timeout))
+
+    def _close_pool_sync(self, limit: float) -> None:
+        pool, loop = self._take_pool()
+        if pool is None or loop is None:
+            return
+        portal = _portal_module().get_portal()
+        if portal.owns(loop):
+            portal.call(pool.close(), limit, f"closing the pool of {self.describe()}")
+        elif loop.is_running():
+            asyncio.run_coroutine_threadsafe(pool.close(), loop).result(limit)
+        elif not loop.is_closed():
+            loop.run_until_complete(pool.close())
+        else:
+            self._drop_pool_of_dead_loop(pool, loop)
+
+    def _take_pool(self) -> tuple[AsyncPool[ConnT] | None, asyncio.AbstractEventLoop | None]:
+        with self._pool_lock:
+            pool, loop = self._pool, self._pool_loop
+            self._pool = None
+            if self._pool_creating is None:
+                self._pool_loop = None
+        return pool, loop
+
+    def _drop_pool_of_dead_loop(self, pool: Any, loop: asyncio.AbstractEventLoop) -> None:
+        logger.warning(
+            "%s: its pool's event loop %r is no longer running; the pool is dropped without "
+            "closing its connections",
+            self.describe(),
+            loop,
+        )
+
+    def pool_stats(self) -> PoolStats:
+        """Size, in-use, idle and waiting counts (zeros before the pool exists); any thread."""
+        pool = self._pool
+        if pool is None:
+            return PoolStats(0, 0, 0, 0, self.max_pool_size())
+        return pool.stats()  # type: ignore[no-any-return]
+
+    def max_pool_size(self) -> int:
         raise NotImplementedError
+
+    async def _create_pool(self) -> AsyncPool[ConnT]:
+        raise NotImplementedError
+
+    def _forget_pool_after_fork(self) -> None:
+        super()._forget_pool_after_fork()
+        self._pool_loop = None
+        self._pool_creating = None
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def provide_session(self) -> DriverT:
+        """An async session: ``async with config.provide_session() as session``; leaving the
+        block rolls back anything uncommitted and returns the connection."""
+        return self.driver_type(self)  # type: ignore[return-value]
+
+    def provide_sync_session(self) -> PortalSession:
+        """A session with the sync API for sync code (``with config.provide_sync_session() as
+        db: db.execute(...).all()``); each call runs on the portal's event loop."""
+        from sqlspec.async_driver import PortalSession
+
+        return PortalSession(self.driver_type(self))
+
+    @asynccontextmanager
+    async def provide_connection(self) -> AsyncIterator[ConnT]:
+        """Borrow the driver's raw connection; it is rolled back and returned on exit."""
+        pool = await self.get_pool()
+        conn = await pool.acquire()
+        try:
+            yield conn
+        finally:
+            await asyncio.shield(pool.release(conn))
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _portal_module() -> Any:
+    # Imported lazily: sync-only applications never load the portal.
+    from sqlspec import portal
+
+    return portal
+
+
+_exit_hook_pid = 0
+#: Seconds each pool may take to close at interpreter exit (then the portal stops anyway).
+_EXIT_CLOSE_TIMEOUT = 2.0
+
+
+def _close_portal_pools_at_exit() -> None:
+    """Once per process: close pools living on the portal's loop before the portal stops
+    (``atexit`` runs in reverse order, and the portal registered its own stop earlier)."""
+    global _exit_hook_pid
+    pid = os.getpid()
+    if _exit_hook_pid != pid:
+        _exit_hook_pid = pid
+        atexit.register(_close_portal_pools, pid)
+
+
+def _close_portal_pools(pid: int) -> None:
+    if pid != os.getpid():
+        return
+    portal = _portal_module().get_portal()
+    for config in list(_live_configs):
+        if isinstance(config, AsyncDatabaseConfig) and portal.owns(config._pool_loop):
+            try:
+                config._close_pool_sync(_EXIT_CLOSE_TIMEOUT)
+            except Exception:
+                logger.debug("%s: error closing the pool at exit", config, exc_info=True)
 
 
 def _checked_keys(

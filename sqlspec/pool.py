@@ -1,24 +1,28 @@
-"""A small thread-safe connection pool for drivers that ship none (sqlite3, duckdb).
+"""Small connection pools for drivers that ship none: a thread-safe one (sqlite3, duckdb) and an
+asyncio one (aiosqlite, asyncmy).
 
 Connections are created lazily up to ``max_size``; an idle connection is reused last-in first-out
 (the warmest one). A borrower that finds every connection in use waits up to ``timeout`` seconds
 and then gets :class:`~sqlspec.exceptions.PoolTimeoutError`. ``reset`` runs on every returned
 connection (the adapters roll back an open transaction there); a connection whose reset fails is
-closed and replaced, never handed to the next borrower.
+closed and replaced, never handed to the next borrower. :class:`AsyncConnectionPool` follows the
+same policy inside one event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlspec.exceptions import PoolTimeoutError
 
-__all__ = ("ConnectionPool", "PoolStats")
+__all__ = ("AsyncConnectionPool", "ConnectionPool", "PoolStats")
 
 logger = logging.getLogger("sqlspec.pool")
 
@@ -122,24 +126,37 @@ class ConnectionPool(Generic[ConnT]):
                 return
             self._size -= 1
             self._cond.notify()
+            drained = self._closed and self._size == 0
         self._close_quietly(conn)
+        if drained:
+            self._drained()
 
     def discard(self, conn: ConnT) -> None:
         """Close a borrowed connection instead of returning it (it is known to be broken)."""
         with self._cond:
             self._size -= 1
             self._cond.notify()
+            drained = self._closed and self._size == 0
         self._close_quietly(conn)
+        if drained:
+            self._drained()
 
     def close(self) -> None:
         """Close idle connections now and every borrowed one as it comes back."""
         with self._cond:
+            already_closed = self._closed
             self._closed = True
             idle, self._idle = self._idle, []
             self._size -= len(idle)
             self._cond.notify_all()
+            drained = not already_closed and self._size == 0
         for conn in idle:
             self._close_quietly(conn)
+        if drained:
+            self._drained()
+
+    def _drained(self) -> None:
+        """Called once, when the pool is closed and its last connection is closed."""
 
     def stats(self) -> PoolStats:
         with self._cond:
@@ -157,5 +174,187 @@ class ConnectionPool(Generic[ConnT]):
             return
         try:
             self._close(conn)
+        except Exception:
+            logger.debug("%s: error while closing a connection", self.name, exc_info=True)
+
+
+#: Handed to a waiter instead of a connection: "a slot is free, open a connection yourself".
+_SLOT: Any = object()
+
+
+class AsyncConnectionPool(Generic[ConnT]):
+    """LIFO pool for one event loop, with a maximum size and an acquire timeout.
+
+    The policy of :class:`ConnectionPool`: connections are opened lazily up to ``max_size``,
+    waiters are served first come first served, ``reset`` runs on every returned connection and a
+    connection whose reset fails is closed, never handed out again. All methods must be called
+    from the loop the pool is used on (the config that owns the pool enforces that).
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[ConnT]],
+        *,
+        max_size: int,
+        min_size: int = 0,
+        timeout: float = 30.0,
+        reset: Callable[[ConnT], Awaitable[None]] | None = None,
+        close: Callable[[ConnT], Awaitable[None]] | None = None,
+        name: str = "pool",
+    ) -> None:
+        self._connect = connect
+        self._reset = reset
+        self._close = close
+        self.max_size = max_size
+        self.min_size = min_size
+        self.timeout = timeout
+        self.name = name
+        self._idle: list[ConnT] = []
+        self._waiters: deque[asyncio.Future[Any]] = deque()
+        self._size = 0
+        self._closed = False
+        self._closing: asyncio.Future[None] | None = None  # keeps a background close alive
+
+    async def open(self) -> None:
+        """Open ``min_size`` connections now."""
+        while self._size < self.min_size:
+            self._size += 1
+            self._idle.append(await self._open_one())
+
+    async def acquire(self) -> ConnT:
+        """Borrow a connection, opening one if the pool is below its maximum size."""
+        if self._idle:
+            return self._idle.pop()
+        if self._closed:
+            raise PoolTimeoutError(f"{self.name}: the pool is closed")
+        if self._size < self.max_size:
+            self._size += 1
+            return await self._open_one()
+        got = await self._wait()
+        if got is _SLOT:
+            return await self._open_one()
+        return got  # type: ignore[no-any-return]
+
+    async def _open_one(self) -> ConnT:
+        # The caller has already counted the connection in ``_size``.
+        try:
+            return await self._connect()
+        except BaseException:
+            self._size -= 1
+            self._hand_slot()
+            raise
+
+    async def _wait(self) -> Any:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._waiters.append(waiter)
+        expire = loop.call_later(self.timeout, self._expire, waiter)
+        try:
+            return await waiter
+        except BaseException:
+            # Timed out or cancelled. If a connection (or slot) was handed over in the meantime,
+            # pass it on rather than lose it.
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._put_back(waiter.result())
+            elif waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
+        finally:
+            expire.cancel()
+
+    def _expire(self, waiter: asyncio.Future[Any]) -> None:
+        if not waiter.done():
+            waiter.set_exception(
+                PoolTimeoutError(
+                    f"{self.name}: no connection became free within {self.timeout:g} s "
+                    f"(all {self.max_size} in use); raise the pool's max_size or its "
+                    f"acquire timeout, or release sessions sooner"
+                )
+            )
+
+    def _hand_slot(self) -> None:
+        """A connection was closed: let the first waiter open a new one."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._size += 1
+                waiter.set_result(_SLOT)
+                return
+
+    def _put_back(self, conn: Any) -> None:
+        if conn is _SLOT:
+            self._size -= 1
+            self._hand_slot()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    async def release(self, conn: ConnT) -> None:
+        """Return a borrowed connection; it is reset first, and closed if reset fails."""
+        if self._reset is not None and not self._closed:
+            try:
+                await self._reset(conn)
+            except Exception:
+                logger.warning(
+                    "%s: discarding a connection whose reset failed", self.name, exc_info=True
+                )
+                await self.discard(conn)
+                return
+            except BaseException:  # cancelled mid-reset: the connection's state is unknown
+                self._size -= 1
+                self._hand_slot()
+                self._closing = asyncio.ensure_future(self._close_quietly(conn))
+                raise
+        if self._closed:
+            await self.discard(conn)
+            return
+        self._put_back(conn)
+
+    async def discard(self, conn: ConnT) -> None:
+        """Close a borrowed connection instead of returning it (it is known to be broken)."""
+        self._size -= 1
+        if not self._closed:
+            self._hand_slot()
+        await self._close_quietly(conn)
+        if self._closed and self._size == 0:
+            self._drained()
+
+    async def close(self) -> None:
+        """Close idle connections now and every borrowed one as it comes back."""
+        already_closed = self._closed
+        self._closed = True
+        idle, self._idle = self._idle, []
+        self._size -= len(idle)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(PoolTimeoutError(f"{self.name}: the pool is closed"))
+        for conn in idle:
+            await self._close_quietly(conn)
+        if not already_closed and self._size == 0:
+            self._drained()
+
+    def _drained(self) -> None:
+        """Called once, when the pool is closed and its last connection is closed."""
+
+    def stats(self) -> PoolStats:
+        idle = len(self._idle)
+        return PoolStats(
+            size=self._size,
+            in_use=self._size - idle,
+            idle=idle,
+            waiting=len(self._waiters),  # safe to read from another thread
+            max_size=self.max_size,
+        )
+
+    async def _close_quietly(self, conn: ConnT) -> None:
+        if self._close is None:
+            return
+        try:
+            await self._close(conn)
         except Exception:
             logger.debug("%s: error while closing a connection", self.name, exc_info=True)

@@ -7,6 +7,7 @@ wrapper that rolls back whatever a borrower left open.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,14 +16,21 @@ import psycopg_pool
 from psycopg.pq import TransactionStatus
 
 from sqlspec import exceptions as exc
-from sqlspec.config import SyncDatabaseConfig
+from sqlspec.async_driver import AsyncDriver, Fetched
+from sqlspec.config import AsyncDatabaseConfig, SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlstate, translate
 
-__all__ = ("PsycopgConfig", "PsycopgSyncConfig", "PsycopgSyncDriver")
+__all__ = (
+    "PsycopgAsyncConfig",
+    "PsycopgAsyncDriver",
+    "PsycopgConfig",
+    "PsycopgSyncConfig",
+    "PsycopgSyncDriver",
+)
 
 _IDLE = TransactionStatus.IDLE
 
@@ -88,21 +96,47 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
         return translate(error, error_class(error))
 
 
+def pool_timeout_message(name: str, pool: Any) -> str:
+    """Why no connection came from a psycopg pool in time, and what to do about it."""
+    stats = pool.get_stats()
+    if not stats.get("pool_size", 0) and not stats.get("connections_num", 0):
+        return (
+            f"{name}: could not open a connection to the server within {pool.timeout:g} s; is "
+            "it running and reachable? (the psycopg.pool logger has the driver's error)"
+        )
+    return (
+        f"{name}: the pool is exhausted: no connection became free within {pool.timeout:g} s "
+        f"(max_size={pool.max_size}); raise max_size or timeout, or release sessions sooner"
+    )
+
+
 class _Pool:
     """``psycopg_pool.ConnectionPool`` seen through the core's pool protocol."""
 
     def __init__(self, pool: psycopg_pool.ConnectionPool[Any], name: str) -> None:
         self._pool = pool
         self._name = name
+        # psycopg_pool's own size counts connections still being opened in the background, and
+        # its waiting count keeps borrowers that already timed out, so both are counted here.
+        self._in_use = 0
+        self._borrowing = 0
+        self._lock = threading.Lock()
 
     def acquire(self) -> psycopg.Connection[Any]:
+        with self._lock:
+            self._borrowing += 1
         try:
             conn: psycopg.Connection[Any] = self._pool.getconn()
-            return conn
         except psycopg_pool.PoolTimeout as error:
-            raise exc.PoolTimeoutError(f"{self._name}: {error}") from error
+            raise exc.PoolTimeoutError(pool_timeout_message(self._name, self._pool)) from error
         except psycopg.Error as error:
             raise exc.ConnectionError(f"{self._name}: {error}") from error
+        finally:
+            with self._lock:
+                self._borrowing -= 1
+        with self._lock:
+            self._in_use += 1
+        return conn
 
     def release(self, conn: psycopg.Connection[Any]) -> None:
         if not conn.closed and conn.info.transaction_status != _IDLE:
@@ -110,10 +144,15 @@ class _Pool:
                 conn.rollback()
             except psycopg.Error:
                 conn.close()  # the pool replaces closed connections
-        self._pool.putconn(conn)
+        self._put_back(conn)
 
     def discard(self, conn: psycopg.Connection[Any]) -> None:
         conn.close()
+        self._put_back(conn)
+
+    def _put_back(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            self._in_use -= 1
         self._pool.putconn(conn)
 
     def close(self) -> None:
@@ -121,13 +160,14 @@ class _Pool:
 
     def stats(self) -> PoolStats:
         stats = self._pool.get_stats()
-        size = stats.get("pool_size", 0)
         idle = stats.get("pool_available", 0)
+        in_use = self._in_use
+        waiting = min(stats.get("requests_waiting", 0), self._borrowing)
         return PoolStats(
-            size=size,
-            in_use=size - idle,
+            size=idle + in_use,
+            in_use=in_use,
             idle=idle,
-            waiting=stats.get("requests_waiting", 0),
+            waiting=waiting,
             max_size=self._pool.max_size,
         )
 
@@ -207,3 +247,153 @@ def _hide_password(conninfo: str) -> str:
 
 #: The name the Flask guide uses for the sync psycopg config.
 PsycopgConfig = PsycopgSyncConfig
+
+
+# -- async ---------------------------------------------------------------------------------------
+
+
+class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
+    """Async session over a psycopg ``AsyncConnection`` (the sync adapter's model, awaited)."""
+
+    parameter_style = ParamStyle.FORMAT
+    driver_errors = (psycopg.Error,)
+    __slots__ = ()
+
+    async def _run(
+        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Sequence[Any]
+    ) -> Fetched:
+        cursor = await conn.execute(sql, params)
+        description = cursor.description
+        if not description:
+            return None, (), cursor.rowcount, None
+        rows = await cursor.fetchall()
+        return description, rows, cursor.rowcount, None
+
+    async def _run_many(
+        self, conn: psycopg.AsyncConnection[Any], sql: str, rows: Sequence[Sequence[Any]]
+    ) -> int:
+        cursor = conn.cursor()
+        await cursor.executemany(sql, rows)
+        return cursor.rowcount
+
+    async def _run_script(self, conn: psycopg.AsyncConnection[Any], sql: str) -> None:
+        await conn.execute(sql.encode())  # no parameters: the simple protocol
+
+    async def _begin(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        # psycopg would send its own BEGIN before a "BEGIN" statement; send it as psycopg does.
+        async with conn.lock:
+            await conn.wait(conn._exec_command(b"BEGIN"))
+
+    def _in_transaction(self, conn: psycopg.AsyncConnection[Any]) -> bool:
+        return conn.info.transaction_status != _IDLE
+
+    async def _reset_interrupted(self, conn: psycopg.AsyncConnection[Any]) -> bool:
+        # psycopg has already cancelled the query on the server and drained its result.
+        if conn.closed:
+            return False
+        await conn.rollback()
+        return True
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return translate(error, error_class(error))
+
+
+class _AsyncPool:
+    """``psycopg_pool.AsyncConnectionPool`` seen through the core's async pool protocol (in-use
+    and waiting counts kept here, as in the sync wrapper)."""
+
+    def __init__(self, pool: psycopg_pool.AsyncConnectionPool[Any], name: str) -> None:
+        self._pool = pool
+        self._name = name
+        self._in_use = 0
+        self._borrowing = 0
+
+    async def acquire(self) -> psycopg.AsyncConnection[Any]:
+        self._borrowing += 1
+        try:
+            conn: psycopg.AsyncConnection[Any] = await self._pool.getconn()
+        except psycopg_pool.PoolTimeout as error:
+            raise exc.PoolTimeoutError(pool_timeout_message(self._name, self._pool)) from error
+        except psycopg.Error as error:
+            raise exc.ConnectionError(f"{self._name}: {error}") from error
+        finally:
+            self._borrowing -= 1
+        self._in_use += 1
+        return conn
+
+    async def release(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        if not conn.closed and conn.info.transaction_status != _IDLE:
+            try:
+                await conn.rollback()
+            except psycopg.Error:
+                await conn.close()  # the pool replaces closed connections
+        await self._put_back(conn)
+
+    async def discard(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.close()
+        await self._put_back(conn)
+
+    async def _put_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._in_use -= 1
+        await self._pool.putconn(conn)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    def stats(self) -> PoolStats:
+        stats = self._pool.get_stats()
+        idle = stats.get("pool_available", 0)
+        in_use = self._in_use
+        return PoolStats(
+            size=idle + in_use,
+            in_use=in_use,
+            idle=idle,
+            waiting=min(stats.get("requests_waiting", 0), self._borrowing),
+            max_size=self._pool.max_size,
+        )
+
+
+class PsycopgAsyncConfig(
+    AsyncDatabaseConfig[
+        psycopg.AsyncConnection[Any], psycopg_pool.AsyncConnectionPool[Any], PsycopgAsyncDriver
+    ]
+):
+    """Configuration of a PostgreSQL database through psycopg 3 (async).
+
+    The same ``pool_config`` keys as :class:`PsycopgSyncConfig` (libpq parameters, ``conninfo``
+    or ``dsn``, and ``psycopg_pool`` settings: ``min_size`` 1, ``max_size`` 10, ``timeout`` to
+    wait for a connection 30 s, ...); the pool is ``psycopg_pool.AsyncConnectionPool``.
+    """
+
+    driver_type = PsycopgAsyncDriver
+    connection_keys = PsycopgSyncConfig.connection_keys
+    pool_keys = PsycopgSyncConfig.pool_keys
+
+    def _pool_arguments(self) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        # The same settings as the sync config (it reads only what both configs share).
+        return PsycopgSyncConfig._pool_arguments(self)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        return PsycopgSyncConfig.describe(self)  # type: ignore[arg-type]
+
+    def _validate(self) -> None:
+        settings = self.pool_config
+        if "conninfo" in settings and "dsn" in settings:
+            raise ImproperConfigurationError(
+                "PsycopgAsyncConfig: give conninfo or dsn (the same thing), not both"
+            )
+        if self.max_pool_size() < int(settings.get("min_size", 1)):
+            raise ImproperConfigurationError(
+                "PsycopgAsyncConfig: max_size must be at least min_size"
+            )
+
+    def max_pool_size(self) -> int:
+        return int(self._setting("max_size", 10))
+
+    async def _create_pool(self) -> _AsyncPool:
+        conninfo, kwargs, options = self._pool_arguments()
+        pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
+            conninfo, kwargs=kwargs, open=False, **options
+        )
+        await pool.open()  # connections are opened in the background, as in the sync config
+        return _AsyncPool(pool, self.describe())

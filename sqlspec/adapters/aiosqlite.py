@@ -1,0 +1,213 @@
+"""SQLite through ``aiosqlite`` (each connection runs ``sqlite3`` on its own worker thread).
+
+The same model as :mod:`sqlspec.adapters.sqlite`: connections run in SQLite's autocommit mode and
+the session issues ``BEGIN`` before its first statement; foreign keys are enforced unless
+``driver_features={"pragmas": {"foreign_keys": "off"}}``; ``database=":memory:"`` is one
+in-memory database per config, shared by all of its pooled connections (the ``memdb`` VFS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from sqlspec.adapters.sqlite import _PRAGMA_NAME, _PRAGMA_VALUE, split_script
+from sqlspec.async_driver import AsyncDriver, Fetched
+from sqlspec.config import AsyncDatabaseConfig
+from sqlspec.exceptions import ConnectionError, ImproperConfigurationError, SQLSpecError
+from sqlspec.pool import AsyncConnectionPool
+from sqlspec.statement import ParamStyle
+from sqlspec.translate import for_sqlite, translate
+
+__all__ = ("AiosqliteConfig", "AiosqliteDriver")
+
+Connection = aiosqlite.Connection
+
+_memory_names = itertools.count(1)
+
+
+class AiosqliteDriver(AsyncDriver[Connection]):
+    """Async session over an ``aiosqlite`` connection."""
+
+    parameter_style = ParamStyle.QMARK
+    driver_errors = (sqlite3.Error,)
+    __slots__ = ()
+
+    async def _begin_implicit(self, conn: Connection) -> None:
+        if not conn.in_transaction:
+            await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
+
+    async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
+        cursor = await conn.execute(sql, params)
+        description = cursor.description
+        if not description:
+            return None, (), cursor.rowcount, cursor.lastrowid
+        rows = await cursor.fetchall()
+        return description, rows, cursor.rowcount, None  # type: ignore[return-value]
+
+    async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        cursor = await conn.executemany(sql, rows)
+        return cursor.rowcount
+
+    async def _run_script(self, conn: Connection, sql: str) -> None:
+        # executescript() would COMMIT the session's open transaction first.
+        for statement in split_script(sql):
+            await conn.execute(statement)
+
+    async def _begin(self, conn: Connection) -> None:
+        await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
+
+    def _in_transaction(self, conn: Connection) -> bool:
+        return bool(conn.in_transaction)
+
+    async def _reset_interrupted(self, conn: Connection) -> bool:
+        # The statement keeps running on the worker thread after its task was cancelled:
+        # interrupt it, then roll back (queued behind it).
+        await conn.interrupt()
+        await conn.rollback()
+        return True
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return translate(error, for_sqlite(error))
+
+
+class _AnchoredPool(AsyncConnectionPool[Connection]):
+    """A pool over an in-memory database, which lives as long as one connection to it is open."""
+
+    def __init__(self, anchor: sqlite3.Connection, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._anchor = anchor
+
+    def _drained(self) -> None:
+        self._anchor.close()
+
+
+class AiosqliteConfig(
+    AsyncDatabaseConfig[Connection, AsyncConnectionPool[Connection], AiosqliteDriver]
+):
+    """Configuration of a SQLite database used through ``aiosqlite``.
+
+    ``pool_config`` keys: ``database`` (path, ``":memory:"`` or a ``file:`` URI with
+    ``uri=True``), ``timeout`` (seconds to wait on a locked database, default 5),
+    ``detect_types``, ``cached_statements``, ``uri``, ``iter_chunk_size``; pool sizing
+    ``min_size`` (0), ``max_size`` (10) and ``acquire_timeout`` (seconds to wait for a free
+    connection, default 30).
+
+    ``driver_features``: ``pragmas``, a dict applied to every new connection, e.g.
+    ``{"journal_mode": "wal", "synchronous": "normal"}``; ``transaction_mode``, how sessions
+    begin: ``"deferred"`` (default), ``"immediate"`` (take the write lock at once, so a session
+    that reads then writes never fails with ``SQLITE_BUSY``) or ``"exclusive"``, as in
+    :class:`~sqlspec.adapters.sqlite.SqliteConfig`.
+
+    aiosqlite runs each connection on a thread of its own; sqlspec makes these daemon threads, so
+    a pool left open never keeps the interpreter from exiting.
+    """
+
+    driver_type = AiosqliteDriver
+    connection_keys = frozenset(
+        {"database", "timeout", "detect_types", "cached_statements", "uri", "iter_chunk_size"}
+    )
+    pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
+    feature_keys = frozenset({"pragmas", "transaction_mode"})
+
+    def _validate(self) -> None:
+        self.pool_config.setdefault("database", ":memory:")
+        pragmas = {"foreign_keys": "on", **dict(self.driver_features.get("pragmas") or {})}
+        for name, value in pragmas.items():
+            if not _PRAGMA_NAME.fullmatch(str(name)) or not _PRAGMA_VALUE.fullmatch(str(value)):
+                raise ImproperConfigurationError(
+                    f"AiosqliteConfig: invalid pragma {name!r} = {value!r}; names are "
+                    "identifiers and values are words or numbers"
+                )
+        self._pragmas = tuple(f"PRAGMA {name} = {value}" for name, value in pragmas.items())
+        mode = str(self.driver_features.get("transaction_mode", "deferred")).upper()
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ImproperConfigurationError(
+                "AiosqliteConfig: transaction_mode must be 'deferred', 'immediate' or "
+                f"'exclusive', got {self.driver_features['transaction_mode']!r}"
+            )
+        #: The statement sessions open their transaction with.
+        self.begin_statement = "BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}"
+        if self.max_pool_size() < 1:
+            raise ImproperConfigurationError("AiosqliteConfig: max_size must be at least 1")
+
+    @property
+    def is_memory(self) -> bool:
+        database = str(self.pool_config["database"])
+        return database == ":memory:" or database == ""
+
+    def max_pool_size(self) -> int:
+        return int(self._setting("max_size", 10))
+
+    async def _connect(self, database: str, uri: bool) -> Connection:
+        kwargs = self._connect_kwargs()
+        kwargs.update(database=database, uri=uri, isolation_level=None)
+        kwargs.setdefault("timeout", 5.0)
+        conn = aiosqlite.connect(**kwargs)
+        _make_daemon(conn)
+        try:
+            await conn
+        except sqlite3.Error as error:
+            await _worker_stopped(conn)
+            raise ConnectionError(f"{self.describe()}: {error}") from error
+        try:
+            for pragma in self._pragmas:
+                await conn.execute(pragma)
+        except BaseException as error:
+            await conn.close()
+            if isinstance(error, sqlite3.Error):
+                raise ConnectionError(f"{self.describe()}: {error}") from error
+            raise
+        return conn
+
+    async def _create_pool(self) -> AsyncConnectionPool[Connection]:
+        options: dict[str, Any] = {
+            "max_size": self.max_pool_size(),
+            "min_size": int(self._setting("min_size", 0)),
+            "timeout": float(self._setting("acquire_timeout", 30.0)),
+            "reset": _reset,
+            "close": Connection.close,
+            "name": self.describe(),
+        }
+        pool: AsyncConnectionPool[Connection]
+        if self.is_memory:
+            name = f"file:/sqlspec-aiosqlite-memory-{next(_memory_names)}?vfs=memdb"
+            anchor = sqlite3.connect(name, uri=True, check_same_thread=False)
+            pool = _AnchoredPool(anchor, connect=lambda: self._connect(name, True), **options)
+        else:
+            database = str(self.pool_config["database"])
+            uri = bool(self.pool_config.get("uri", False))
+            pool = AsyncConnectionPool(connect=lambda: self._connect(database, uri), **options)
+        await pool.open()
+        return pool
+
+
+def _make_daemon(conn: Connection) -> None:
+    # aiosqlite runs each connection on a non-daemon thread, which would keep the interpreter from
+    # exiting while a pool is left open (e.g. after asyncio.run() returned). sqlite3 is
+    # transactional, so ending these threads with the process loses nothing committed.
+    thread = getattr(conn, "_thread", conn)
+    if isinstance(thread, threading.Thread) and not thread.is_alive():
+        thread.daemon = True
+
+
+async def _worker_stopped(conn: Connection, limit: float = 1.0) -> None:
+    # After a failed connect aiosqlite stops its worker thread without waiting for it; let it
+    # finish while this loop still runs (it reports back to the loop).
+    thread = getattr(conn, "_thread", None)
+    deadline = asyncio.get_running_loop().time() + limit
+    while isinstance(thread, threading.Thread) and thread.is_alive():
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.001)
+
+
+async def _reset(conn: Connection) -> None:
+    if conn.in_transaction:
+        await conn.rollback()

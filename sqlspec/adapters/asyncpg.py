@@ -1,0 +1,246 @@
+"""PostgreSQL through ``asyncpg``, pooled by asyncpg's own pool.
+
+asyncpg runs every statement on its own unless a transaction is open, so the session sends
+``BEGIN`` before its first statement (``conn.is_in_transaction()`` tells whether one is open):
+``rollback()`` really undoes writes. Statements run as prepared statements from asyncpg's
+per-connection statement cache; whether one returns rows is read from its result columns, and
+``rows_affected`` from its command status (``"UPDATE 2"``). Errors are translated by SQLSTATE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import asyncpg.exceptions as pg_errors
+
+from sqlspec import exceptions as exc
+from sqlspec.async_driver import AsyncDriver, Fetched
+from sqlspec.config import AsyncDatabaseConfig
+from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
+from sqlspec.pool import PoolStats
+from sqlspec.statement import ParamStyle
+from sqlspec.translate import for_sqlstate, translate
+
+__all__ = ("AsyncpgConfig", "AsyncpgDriver")
+
+Connection = Any  # asyncpg.Connection, or the pool's PoolConnectionProxy (asyncpg is untyped)
+
+_CLIENT_DATA_ERROR = pg_errors._base.DataError  # bad parameter value, found before sending
+
+
+def error_class(error: BaseException) -> type[SQLSpecError]:
+    """The sqlspec class for an asyncpg error."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate:
+        return for_sqlstate(sqlstate)
+    if isinstance(error, _CLIENT_DATA_ERROR):
+        return exc.DataError
+    if isinstance(error, pg_errors.ConnectionDoesNotExistError | OSError):
+        return exc.ConnectionError
+    if isinstance(error, asyncpg.InterfaceError):
+        return exc.ProgrammingError
+    return exc.SQLSpecError
+
+
+def _rows_affected(status: str | None) -> int:
+    # "INSERT 0 3", "UPDATE 2", "DELETE 0", "SELECT 5", "CREATE TABLE" (no count).
+    if not status:
+        return -1
+    count = status.rpartition(" ")[2]
+    return int(count) if count.isdigit() else -1
+
+
+class _Columns(tuple):  # type: ignore[type-arg]
+    """Column names seen as a cursor description (``column[0]`` is the name)."""
+
+    __slots__ = ()
+
+    def __new__(cls, names: Any) -> _Columns:
+        return super().__new__(cls, [(name,) for name in names])
+
+
+class AsyncpgDriver(AsyncDriver[Connection]):
+    """Async session over an asyncpg connection."""
+
+    parameter_style = ParamStyle.NUMERIC
+    driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError)
+    __slots__ = ()
+
+    async def _begin_implicit(self, conn: Connection) -> None:
+        if not conn.is_in_transaction():
+            await conn.execute("BEGIN")
+
+    async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
+        # asyncpg's own execution path (its statement cache, its retry on stale statements),
+        # asking for the command status too.
+        rows, status, _ = await conn._execute(sql, params, 0, None, return_status=True)
+        if rows:
+            return _Columns(rows[0].keys()), rows, len(rows), None
+        # No rows: a query with an empty result, or a command. The cached statement knows.
+        stmt = await conn._prepare(sql, use_cache=True)
+        attributes = stmt.get_attributes()
+        if attributes:
+            return attributes, (), 0, None
+        return None, (), _rows_affected(status.decode()), None
+
+    async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        await conn.executemany(sql, rows)
+        return -1  # asyncpg does not report the rows affected by executemany
+
+    async def _run_script(self, conn: Connection, sql: str) -> None:
+        await conn.execute(sql)  # no arguments: the simple protocol, several statements allowed
+
+    async def _begin(self, conn: Connection) -> None:
+        await conn.execute("BEGIN")
+
+    async def _commit(self, conn: Connection) -> None:
+        if conn.is_in_transaction():
+            await conn.execute("COMMIT")
+
+    async def _rollback(self, conn: Connection) -> None:
+        if conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+
+    def _in_transaction(self, conn: Connection) -> bool:
+        return bool(conn.is_in_transaction())
+
+    async def _reset_interrupted(self, conn: Connection) -> bool:
+        if conn.is_closed():
+            return False
+        # asyncpg has asked the server to cancel the interrupted query; the next command waits
+        # for that to finish.
+        await conn.execute("ROLLBACK")
+        return True
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return translate(error, error_class(error))
+
+
+class _Pool:
+    """``asyncpg.Pool`` seen through the core's async pool protocol."""
+
+    def __init__(self, pool: asyncpg.Pool, name: str, timeout: float) -> None:
+        self._pool = pool
+        self._name = name
+        self._timeout = timeout
+        self._waiting = 0
+
+    async def acquire(self) -> Connection:
+        self._waiting += 1
+        try:
+            return await self._pool.acquire(timeout=self._timeout)
+        except asyncio.TimeoutError as error:
+            raise exc.PoolTimeoutError(
+                f"{self._name}: no connection became free within {self._timeout:g} s "
+                f"(all {self._pool.get_max_size()} in use); raise the pool's max_size or its "
+                "acquire_timeout, or release sessions sooner"
+            ) from error
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            raise translate(error, error_class(error)) from error
+        finally:
+            self._waiting -= 1
+
+    async def release(self, conn: Connection) -> None:
+        # asyncpg's reset would roll back too, but report the open transaction as an error.
+        if not conn.is_closed() and conn.is_in_transaction():
+            try:
+                await conn.execute("ROLLBACK")
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                conn.terminate()  # the pool replaces closed connections
+        await self._pool.release(conn)
+
+    async def discard(self, conn: Connection) -> None:
+        conn.terminate()
+        await self._pool.release(conn)
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self._pool.close(), 10.0)
+        except asyncio.TimeoutError:
+            self._pool.terminate()
+
+    def stats(self) -> PoolStats:
+        size = self._pool.get_size()
+        idle = self._pool.get_idle_size()
+        return PoolStats(
+            size=size,
+            in_use=size - idle,
+            idle=idle,
+            waiting=self._waiting,
+            max_size=self._pool.get_max_size(),
+        )
+
+
+class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]):
+    """Configuration of a PostgreSQL database through asyncpg.
+
+    ``pool_config`` keys: ``dsn`` (a ``postgresql://`` URL) and/or ``host``, ``port``, ``user``,
+    ``password``, ``passfile``, ``database``, ``ssl``, ``direct_tls``, ``server_settings``,
+    ``target_session_attrs``, ``krbsrvname``, ``gsslib``, ``service``, ``servicefile``;
+    ``timeout`` (seconds to connect, 60), ``command_timeout`` (default per-statement limit),
+    ``statement_cache_size`` (100; 0 behind pgbouncer in transaction mode),
+    ``max_cached_statement_lifetime``, ``max_cacheable_statement_size``, ``record_class``,
+    ``connection_class``.
+
+    Pool keys: ``min_size`` (1), ``max_size`` (10), ``max_queries`` (50000),
+    ``max_inactive_connection_lifetime`` (300 s), ``acquire_timeout`` (seconds to wait for a
+    free connection, 30), ``init`` and ``setup`` (coroutine functions, as in asyncpg).
+    """
+
+    driver_type = AsyncpgDriver
+    connection_keys = frozenset(
+        {
+            "dsn", "host", "port", "user", "password", "passfile", "database", "timeout",
+            "command_timeout", "statement_cache_size", "max_cached_statement_lifetime",
+            "max_cacheable_statement_size", "ssl", "direct_tls", "server_settings",
+            "target_session_attrs", "krbsrvname", "gsslib", "service", "servicefile",
+            "record_class", "connection_class",
+        }
+    )  # fmt: skip
+    pool_keys = frozenset(
+        {
+            "min_size", "max_size", "max_queries", "max_inactive_connection_lifetime",
+            "acquire_timeout", "init", "setup",
+        }
+    )  # fmt: skip
+
+    def _validate(self) -> None:
+        if self.max_pool_size() < int(self._setting("min_size", 1)):
+            raise ImproperConfigurationError("AsyncpgConfig: max_size must be at least min_size")
+
+    def max_pool_size(self) -> int:
+        return int(self._setting("max_size", 10))
+
+    async def _create_pool(self) -> _Pool:
+        settings = self.pool_config
+        options = {k: v for k, v in settings.items() if k in self.pool_keys}
+        timeout = float(options.pop("acquire_timeout", 30.0))
+        options.setdefault("min_size", 1)
+        options["max_size"] = self.max_pool_size()
+        try:
+            pool = await asyncpg.create_pool(**self._connect_kwargs(), **options)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            raise exc.ConnectionError(f"{self.describe()}: {error}") from error
+        return _Pool(pool, self.describe(), timeout)
+
+    def describe(self) -> str:
+        dsn = self.pool_config.get("dsn")
+        if dsn:
+            return f"{type(self).__name__}({_hide_password(str(dsn))!r})"
+        return super().describe()
+
+
+def _hide_password(dsn: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        url = urlsplit(dsn)
+    except ValueError:
+        return "<unparsable dsn>"
+    if url.password is None:
+        return dsn
+    netloc = url.netloc.replace(f":{url.password}@", ":***@", 1)
+    return urlunsplit(url._replace(netloc=netloc))

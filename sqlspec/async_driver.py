@@ -1,0 +1,575 @@
+"""The session API for async adapters, and its sync facade for sync code.
+
+:class:`AsyncDriver` is :class:`~sqlspec.driver.SyncDriver` with coroutines: the same method
+names, parameter styles, results, errors and transaction model (a transaction opens at the first
+statement; ``commit()``/``rollback()`` end it; leaving the ``async with`` block rolls back what is
+left and returns the connection).
+
+:class:`PortalSession` is what ``config.provide_sync_session()`` returns for an async config: the
+sync API, each call one coroutine run on the :mod:`portal <sqlspec.portal>`'s event loop.
+
+An operation that is interrupted (its task cancelled, or a portal timeout) leaves the connection
+in an unknown state; the session then rolls it back before anything else runs on it, or discards
+it when the adapter cannot make it healthy, so it is never handed to the next borrower half-broken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+
+from sqlspec.driver import SessionConnection, collect_parameters, column_names
+from sqlspec.exceptions import PortalTimeoutError, SQLSpecError, TransactionError
+from sqlspec.result import SQLResult
+from sqlspec.schema import rows_converter
+from sqlspec.statement import ParamStyle, PreparedStatement, prepare
+from sqlspec.translate import translate
+
+if TYPE_CHECKING:
+    from sqlspec.config import AsyncDatabaseConfig, AsyncPool
+    from sqlspec.portal import Portal
+
+__all__ = ("AsyncDriver", "Fetched", "PortalSession")
+
+logger = logging.getLogger("sqlspec.driver")
+
+ConnT = TypeVar("ConnT")
+SchemaT = TypeVar("SchemaT")
+
+#: What an adapter's ``_run`` returns: (description or ``None`` when the statement returned no
+#: result set, the rows as sequences, rowcount or -1, last inserted id or ``None``). Column names
+#: are ``description[i][0]``.
+Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, Any]
+
+#: Seconds the clean-up after an interrupted operation (a rollback) may take before the
+#: connection is discarded instead.
+RECOVERY_TIMEOUT = 5.0
+
+
+class AsyncDriver(Generic[ConnT]):
+    """An async database session over one pooled connection.
+
+    Use it as an async context manager (``async with config.provide_session() as session``):
+    entering borrows a connection, leaving rolls back whatever is still uncommitted and returns
+    it. The transaction opens at the first statement and ends with :meth:`commit` or
+    :meth:`rollback` (or the same calls on :attr:`connection`).
+    """
+
+    #: The placeholder style the driver understands; SQL is rewritten to it.
+    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
+    #: True for MySQL-family lexing (backslash escapes, ``#`` comments).
+    mysql_dialect: ClassVar[bool] = False
+    #: The driver's exception base class(es); they are translated into sqlspec errors.
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    __slots__ = ("_busy", "_connection", "_lost", "_pool", "_rewrite", "config")
+
+    def __init__(
+        self, config: AsyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
+    ) -> None:
+        self.config = config
+        self._connection: ConnT | None = connection
+        self._pool: AsyncPool[ConnT] | None = None
+        self._rewrite = config.statement_config.rewrite_parameters
+        # True while an operation is under way on the connection; still True afterwards means
+        # it was interrupted.
+        self._busy = False
+        self._lost: str | None = None
+        self._on_acquire()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncDriver[ConnT]:
+        if self._connection is None:
+            pool = await self.config.get_pool()
+            self._connection = await pool.acquire()
+            self._pool = pool
+            self._busy = False
+            self._lost = None
+            self._on_acquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Roll back anything uncommitted and return the connection to its pool (idempotent)."""
+        if self._busy:
+            await self._recover()
+        conn, self._connection = self._connection, None
+        pool, self._pool = self._pool, None
+        if conn is not None and pool is not None:
+            # Shielded: even if this task is cancelled, the connection goes back (or is closed).
+            await asyncio.shield(pool.release(conn))
+
+    @property
+    def connection(self) -> Any:
+        """The connection for driver-level calls; ``await session.connection.commit()`` /
+        ``rollback()`` end this session's transaction."""
+        return SessionConnection(self, self._open_connection())
+
+    @property
+    def closed(self) -> bool:
+        return self._connection is None
+
+    def _open_connection(self) -> ConnT:
+        conn = self._connection
+        if conn is None:
+            if self._lost is not None:
+                raise SQLSpecError(self._lost)
+            raise SQLSpecError(
+                "this session is not open; use it as `async with config.provide_session() as "
+                "session:` (or await __aenter__())"
+            )
+        return conn
+
+    async def _usable_connection(self) -> ConnT:
+        """The connection, after cleaning up an interrupted operation if there was one."""
+        if self._busy:
+            await self._recover()
+        return self._open_connection()
+
+    async def _recover(self) -> None:
+        """Make the connection healthy after an interrupted operation (roll back), or discard
+        it when that fails or the adapter cannot tell its state."""
+        conn = self._connection
+        self._busy = False
+        if conn is None:
+            return
+        try:
+            healthy = await asyncio.wait_for(self._reset_interrupted(conn), RECOVERY_TIMEOUT)
+        except Exception:
+            logger.warning(
+                "%s: could not roll back a connection after an interrupted operation; "
+                "discarding it",
+                self.config.describe(),
+                exc_info=True,
+            )
+            healthy = False
+        if healthy:
+            return
+        self._connection = None
+        self._lost = (
+            "this session's connection was discarded after an interrupted operation (timeout or "
+            "cancellation) left it in an unknown state; open a new session"
+        )
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.shield(pool.discard(conn))
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def _prepare(self, sql: str) -> PreparedStatement:
+        if self._rewrite:
+            return prepare(sql, self.parameter_style, self.mysql_dialect)
+        return PreparedStatement.passthrough(sql, self.parameter_style)
+
+    @overload
+    async def execute(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> SQLResult[dict[str, Any]]: ...
+    @overload
+    async def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SQLResult[SchemaT]: ...
+    async def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> SQLResult[Any]:
+        """Run one statement and return its result.
+
+        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
+        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
+        """
+        stmt = self._prepare(sql)
+        params = stmt.bind(collect_parameters(parameters, named))
+        conn = self._connection
+        if conn is None or self._busy:
+            conn = await self._usable_connection()
+        self._busy = True
+        try:
+            await self._begin_implicit(conn)
+            description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
+        except self.driver_errors as error:
+            self._busy = False
+            raise self._translate(error) from error
+        self._busy = False
+        if not description:
+            return SQLResult(sql, [], (), rowcount, last_id)
+        names = column_names(description)
+        rows: list[Any] = [dict(zip(names, row, strict=False)) for row in raw_rows]
+        if schema_type is not None:
+            rows = rows_converter(schema_type)(rows)  # type: ignore[arg-type]
+        return SQLResult(sql, rows, names, rowcount if rowcount >= 0 else len(rows))
+
+    async def execute_many(
+        self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
+    ) -> SQLResult[dict[str, Any]]:
+        """Run one statement once per parameter row (the driver's ``executemany``)."""
+        stmt = self._prepare(sql)
+        rows = stmt.bind_many(parameters)
+        conn = await self._usable_connection()
+        self._busy = True
+        try:
+            await self._begin_implicit(conn)
+            rowcount = await self._run_many(conn, stmt.sql, rows)
+        except self.driver_errors as error:
+            self._busy = False
+            raise self._translate(error) from error
+        self._busy = False
+        return SQLResult(sql, [], (), rowcount)
+
+    async def execute_script(self, sql: str, /) -> None:
+        """Run several ``;``-separated statements (no parameters) inside the session's
+        transaction."""
+        conn = await self._usable_connection()
+        self._busy = True
+        try:
+            await self._begin_implicit(conn)
+            await self._run_script(conn, sql)
+        except self.driver_errors as error:
+            self._busy = False
+            raise self._translate(error) from error
+        self._busy = False
+
+    @overload
+    async def select(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    async def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> list[SchemaT]: ...
+    async def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> list[Any]:
+        """Return every row of a query."""
+        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).rows
+
+    @overload
+    async def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any]: ...
+    @overload
+    async def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT: ...
+    async def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row; :class:`NotFoundError`/:class:`MultipleResultsFoundError`
+        otherwise."""
+        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).one()
+
+    @overload
+    async def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any] | None: ...
+    @overload
+    async def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT | None: ...
+    async def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row or ``None``; raise when several rows came back."""
+        result = await self.execute(sql, *parameters, schema_type=schema_type, **named)
+        return result.one_or_none()
+
+    async def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row."""
+        return (await self.execute(sql, *parameters, **named)).scalar()
+
+    async def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row, or ``None`` when there is no row."""
+        return (await self.execute(sql, *parameters, **named)).scalar_or_none()
+
+    # -- transactions --------------------------------------------------------------------------
+
+    async def begin(self) -> None:
+        """Open the transaction now rather than at the next statement."""
+        conn = await self._usable_connection()
+        if self._in_transaction(conn):
+            raise TransactionError("a transaction is already open on this session")
+        self._busy = True
+        try:
+            await self._begin(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            raise self._translate(error) from error
+        self._busy = False
+
+    async def commit(self) -> None:
+        """Commit the open transaction (no-op when none is open)."""
+        conn = await self._usable_connection()
+        self._busy = True
+        try:
+            await self._commit(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            raise self._translate(error) from error
+        self._busy = False
+
+    async def rollback(self) -> None:
+        """Roll back the open transaction (no-op when none is open)."""
+        conn = await self._usable_connection()
+        self._busy = True
+        try:
+            await self._rollback(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            raise self._translate(error) from error
+        self._busy = False
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction is open on this session."""
+        return self._in_transaction(self._open_connection())
+
+    # -- adapter hooks -------------------------------------------------------------------------
+
+    def _on_acquire(self) -> None:
+        """Called once the connection is borrowed (per-session state reset)."""
+
+    async def _begin_implicit(self, conn: ConnT) -> None:
+        """Open a transaction if none is open (before every statement)."""
+
+    async def _run(self, conn: ConnT, sql: str, params: Sequence[Any]) -> Fetched:
+        raise NotImplementedError
+
+    async def _run_many(self, conn: ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run ``sql`` once per row; return the rows affected (-1 when the driver cannot tell)."""
+        raise NotImplementedError
+
+    async def _run_script(self, conn: ConnT, sql: str) -> None:
+        raise NotImplementedError
+
+    async def _begin(self, conn: ConnT) -> None:
+        raise NotImplementedError
+
+    async def _commit(self, conn: ConnT) -> None:
+        await conn.commit()  # type: ignore[attr-defined]
+
+    async def _rollback(self, conn: ConnT) -> None:
+        await conn.rollback()  # type: ignore[attr-defined]
+
+    def _in_transaction(self, conn: ConnT) -> bool:
+        raise NotImplementedError
+
+    async def _reset_interrupted(self, conn: ConnT) -> bool:
+        """After an interrupted operation: make ``conn`` usable (roll back) and return True, or
+        return False to have it discarded."""
+        await self._rollback(conn)
+        return True
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return translate(error, SQLSpecError)
+
+
+class PortalSession:
+    """The sync session API over an :class:`AsyncDriver`, for sync code (Flask views).
+
+    Every method runs the async session's coroutine of the same name on the portal's event loop
+    and returns its plain result: ``db.execute("SELECT * FROM users").all()`` is a list of dicts.
+    Use it as a context manager (or call :meth:`close`). Each call may take ``portal_timeout``
+    seconds (the config's); past that it is cancelled, the session's transaction is rolled back
+    (or its connection discarded) and :class:`~sqlspec.exceptions.PortalTimeoutError` is raised.
+    """
+
+    __slots__ = ("_call", "_portal", "_session", "_timeout", "config")
+
+    def __init__(
+        self,
+        session: AsyncDriver[Any],
+        portal: Portal | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        if portal is None:
+            from sqlspec.portal import get_portal
+
+            portal = get_portal()
+        self._session = session
+        self.config = session.config
+        self._portal = portal
+        self._call = portal.call
+        self._timeout = session.config.portal_timeout if timeout is None else timeout
+
+    @property
+    def session(self) -> AsyncDriver[Any]:
+        """The async session the calls run on."""
+        return self._session
+
+    def _run(self, coro: Any, what: str) -> Any:
+        try:
+            return self._call(coro, self._timeout, what)
+        except PortalTimeoutError as error:
+            raise self._after_timeout(error, what) from error
+
+    def _after_timeout(self, error: PortalTimeoutError, what: str) -> PortalTimeoutError:
+        """Roll back (or discard) the connection the timed-out operation left behind."""
+        outcome = "the session holds no connection"
+        if not self._session.closed:
+            outcome = self._recover()
+        shown = " ".join(what.split())
+        if len(shown) > 120:
+            shown = shown[:117] + "..."
+        return PortalTimeoutError(
+            f"{self.config.describe()}: {shown!r} did not finish within the portal timeout of "
+            f"{self._timeout:g} s and was cancelled; {outcome}. Make it faster, or raise the "
+            f"limit with {type(self.config).__name__}(..., portal_timeout=<seconds>)"
+        )
+
+    def _recover(self) -> str:
+        try:
+            self._call(self._session._recover(), RECOVERY_TIMEOUT + 1.0, "recovery")
+        except Exception:
+            logger.warning("could not clean up after a portal timeout", exc_info=True)
+            return "cleaning up failed too; open a new session"
+        if self._session.closed:
+            return "its connection was discarded; open a new session"
+        return "the session's transaction was rolled back"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> PortalSession:
+        if self._session.closed:
+            self._run(self._session.__aenter__(), "borrowing a connection")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and return the connection to its pool (idempotent)."""
+        if not self._session.closed:
+            self._run(self._session.close(), "returning the connection")
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    @property
+    def connection(self) -> Any:
+        """The driver connection; its ``commit()``/``rollback()`` end this session's transaction
+        (run on the portal, so they work from sync code for every adapter)."""
+        return SessionConnection(self, self._session._open_connection())
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction is open on this session."""
+        return self._session.in_transaction
+
+    # -- statements ----------------------------------------------------------------------------
+
+    @overload
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> SQLResult[dict[str, Any]]: ...
+    @overload
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SQLResult[SchemaT]: ...
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> SQLResult[Any]:
+        """Run one statement and return its result (see :meth:`AsyncDriver.execute`)."""
+        return self._run(  # type: ignore[no-any-return]
+            self._session.execute(sql, *parameters, schema_type=schema_type, **named), sql
+        )
+
+    def execute_many(
+        self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
+    ) -> SQLResult[dict[str, Any]]:
+        """Run one statement once per parameter row."""
+        return self._run(self._session.execute_many(sql, parameters), sql)  # type: ignore[no-any-return]
+
+    def execute_script(self, sql: str, /) -> None:
+        """Run several ``;``-separated statements inside the session's transaction."""
+        self._run(self._session.execute_script(sql), sql)
+
+    @overload
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> list[SchemaT]: ...
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> list[Any]:
+        """Return every row of a query."""
+        return self._run(  # type: ignore[no-any-return]
+            self._session.select(sql, *parameters, schema_type=schema_type, **named), sql
+        )
+
+    @overload
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any]: ...
+    @overload
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT: ...
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row; raise when there is none or several."""
+        return self._run(
+            self._session.select_one(sql, *parameters, schema_type=schema_type, **named), sql
+        )
+
+    @overload
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any] | None: ...
+    @overload
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT | None: ...
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row or ``None``; raise when several rows came back."""
+        return self._run(
+            self._session.select_one_or_none(sql, *parameters, schema_type=schema_type, **named),
+            sql,
+        )
+
+    def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row."""
+        return self._run(self._session.select_value(sql, *parameters, **named), sql)
+
+    def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row, or ``None`` when there is no row."""
+        return self._run(self._session.select_value_or_none(sql, *parameters, **named), sql)
+
+    # -- transactions --------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Open the transaction now rather than at the next statement."""
+        self._run(self._session.begin(), "BEGIN")
+
+    def commit(self) -> None:
+        """Commit the open transaction (no-op when none is open)."""
+        self._run(self._session.commit(), "COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back the open transaction (no-op when none is open)."""
+        self._run(self._session.rollback(), "ROLLBACK")
+
+    def __repr__(self) -> str:
+        state = "closed" if self._session.closed else "open"
+        return f"<PortalSession {state} {self.config.describe()}>"

@@ -1,0 +1,459 @@
+"""The async session API on every async adapter: the same behaviour as the sync one."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from typing import Any
+
+import pytest
+
+from sqlspec import SQLSpec
+from sqlspec.adapters.aiosqlite import AiosqliteConfig
+from sqlspec.adapters.asyncmy import AsyncmyConfig, split_mysql_script
+from sqlspec.adapters.asyncpg import AsyncpgConfig
+from sqlspec.adapters.psycopg import PsycopgAsyncConfig
+from sqlspec.async_driver import AsyncDriver
+from sqlspec.exceptions import (
+    CheckViolationError,
+    ConnectionError,
+    ForeignKeyViolationError,
+    ImproperConfigurationError,
+    MultipleResultsFoundError,
+    NotFoundError,
+    NotNullViolationError,
+    ParameterError,
+    PoolTimeoutError,
+    ProgrammingError,
+    SQLSpecError,
+    TransactionError,
+    UniqueViolationError,
+)
+from tests.async_.conftest import Dialect, MakeConfig
+
+
+async def _users(session: AsyncDriver[Any], dialect: Dialect) -> None:
+    """A committed ``users`` table."""
+    await session.execute(
+        f"CREATE TABLE users (id {dialect.serial}, email VARCHAR(100) NOT NULL UNIQUE, "
+        "age INTEGER CHECK (age >= 0))"
+    )
+    await session.commit()
+
+
+async def _count(config: Any, table: str = "users") -> int:
+    async with config.provide_session() as other:
+        return int(await other.select_value(f"SELECT count(*) FROM {table}"))
+
+
+# -- parameters and results ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "args", "kwargs"),
+    [
+        ("a = ? AND b = ?", (40, 2), {}),
+        ("a = ? AND b = ?", ((40, 2),), {}),
+        ("a = $1 AND b = $2", ([40, 2],), {}),
+        ("b = $1 AND a = $2", (2, 40), {}),
+        ("a = %s AND b = %s", (40, 2), {}),
+        ("a = :a AND b = :b", (), {"a": 40, "b": 2}),
+        ("a = :a AND b = :b", ({"a": 40, "b": 2},), {}),
+        ("a = %(a)s AND b = %(b)s", ({"a": 40, "b": 2},), {}),
+        ("a = :a AND b = :b AND a + 0 = :a", (), {"a": 40, "b": 2}),
+    ],
+)
+async def test_parameter_styles(
+    config: Any, where: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    async with config.provide_session() as session:
+        await session.execute("CREATE TABLE nums (a INTEGER, b INTEGER)")
+        await session.execute("INSERT INTO nums (a, b) VALUES (40, 2), (1, 1)")
+        assert (
+            await session.select_value(f"SELECT a + b FROM nums WHERE {where}", *args, **kwargs)
+            == 42
+        )
+
+
+async def test_parameter_mismatch_is_reported_before_the_driver(config: Any) -> None:
+    async with config.provide_session() as session:
+        with pytest.raises(ParameterError, match="expects 2 positional parameters, got 1"):
+            await session.execute("SELECT ?, ?", 1)
+        with pytest.raises(ParameterError, match="missing: b"):
+            await session.execute("SELECT :a, :b", a=1)
+        assert not session.in_transaction  # nothing was sent
+
+
+async def test_percent_literals_survive(config: Any) -> None:
+    async with config.provide_session() as session:
+        assert await session.select_value("SELECT '100%'") == "100%"
+        row = await session.select_one("SELECT 'a%%b' AS v, ? AS w", "%")
+        assert row == {"v": "a%%b", "w": "%"}
+
+
+async def test_rows_are_dicts_and_helpers(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        await session.execute_many(
+            "INSERT INTO users (email, age) VALUES (?, ?)", [("a@x", 1), ("b@x", 2), ("c@x", 3)]
+        )
+        rows = await session.select("SELECT email, age FROM users ORDER BY age")
+        assert rows == [
+            {"email": "a@x", "age": 1},
+            {"email": "b@x", "age": 2},
+            {"email": "c@x", "age": 3},
+        ]
+        result = await session.execute("SELECT email FROM users WHERE age > ?", 1)
+        assert result.column_names == ("email",)
+        assert len(result) == 2
+        assert result.rows_affected == 2
+        assert await session.select_one("SELECT age FROM users WHERE email = ?", "b@x") == {
+            "age": 2
+        }
+        assert await session.select_one_or_none("SELECT age FROM users WHERE age > 5") is None
+        assert await session.select_value_or_none("SELECT age FROM users WHERE age > 5") is None
+        with pytest.raises(NotFoundError):
+            await session.select_one("SELECT age FROM users WHERE age > 5")
+        with pytest.raises(MultipleResultsFoundError):
+            await session.select_one("SELECT age FROM users")
+        empty = await session.execute("SELECT email, age FROM users WHERE age > 5")
+        assert empty.all() == []
+        assert empty.returns_rows
+        assert empty.column_names == ("email", "age")
+
+
+async def test_returning_and_scalar(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        result = await session.execute(
+            "INSERT INTO users (email, age) VALUES (?, ?) RETURNING id", "a@x", 30
+        )
+        new_id = result.scalar()
+        assert isinstance(new_id, int)
+        assert new_id >= 1
+        assert result.returns_rows
+        assert await session.select_value("SELECT age FROM users WHERE id = ?", new_id) == 30
+
+
+async def test_rows_affected(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        inserted = await session.execute(
+            "INSERT INTO users (email, age) VALUES (?, ?), (?, ?)", "a@x", 1, "b@x", 2
+        )
+        assert inserted.rows_affected == 2
+        assert not inserted.returns_rows
+        updated = await session.execute("UPDATE users SET age = age + 1")
+        assert updated.rows_affected == 2
+        deleted = await session.execute("DELETE FROM users WHERE age > ?", 2)
+        assert deleted.rows_affected == 1
+
+
+@dataclasses.dataclass
+class User:
+    email: str
+    age: int
+
+
+async def test_schema_type(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 7)
+        users = await session.select("SELECT email, age FROM users", schema_type=User)
+        assert users == [User("a@x", 7)]
+        one = await session.select_one("SELECT email, age FROM users", schema_type=User)
+        assert one == User("a@x", 7)
+        result = await session.execute("SELECT email, age FROM users", schema_type=User)
+        assert result.one() == User("a@x", 7)
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+async def test_errors_by_class_with_driver_cause(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        await session.execute(
+            f"CREATE TABLE posts (id {dialect.serial}, user_id INTEGER NOT NULL, "
+            "FOREIGN KEY (user_id) REFERENCES users (id))"
+        )
+        await session.commit()
+        await session.execute("INSERT INTO users (email, age) VALUES ('a@x', 1)")
+        await session.commit()
+        cases = [
+            (UniqueViolationError, "INSERT INTO users (email, age) VALUES ('a@x', 2)"),
+            (ForeignKeyViolationError, "INSERT INTO posts (user_id) VALUES (999)"),
+            (NotNullViolationError, "INSERT INTO users (email, age) VALUES (NULL, 3)"),
+            (CheckViolationError, "INSERT INTO users (email, age) VALUES ('c@x', -1)"),
+        ]
+        for error_class, sql in cases:
+            with pytest.raises(error_class) as caught:
+                await session.execute(sql)
+            assert isinstance(caught.value.__cause__, dialect.driver_error), error_class
+            await session.rollback()
+        with pytest.raises(ProgrammingError) as caught:
+            await session.execute("SELECT * FROM no_such_table")
+        assert isinstance(caught.value.__cause__, dialect.driver_error)
+        await session.rollback()
+        assert await session.select_value("SELECT count(*) FROM users") == 1
+
+
+async def test_begin_twice_is_an_error(config: Any) -> None:
+    async with config.provide_session() as session:
+        await session.begin()
+        assert session.in_transaction
+        with pytest.raises(TransactionError):
+            await session.begin()
+        await session.rollback()
+        assert not session.in_transaction
+
+
+async def test_closed_session_is_an_error(config: Any) -> None:
+    session = config.provide_session()
+    with pytest.raises(SQLSpecError, match="not open"):
+        await session.execute("SELECT 1")
+    async with session:
+        assert await session.select_value("SELECT 1") == 1
+    assert session.closed
+    await session.close()  # idempotent
+
+
+# -- transactions ----------------------------------------------------------------------------
+
+
+async def test_rollback_undoes_writes(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
+        assert session.in_transaction
+        assert await session.select_value("SELECT count(*) FROM users") == 1
+        await session.rollback()
+        assert not session.in_transaction
+        assert await session.select_value("SELECT count(*) FROM users") == 0
+    assert await _count(config) == 0
+
+
+async def test_commit_persists(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
+        assert await _count(config) == 0  # not visible before the commit
+        await session.commit()
+        assert not session.in_transaction
+    assert await _count(config) == 1
+
+
+async def test_connection_commit_and_rollback(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
+        await session.connection.commit()
+        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "b@x", 2)
+        await session.connection.rollback()
+    assert await _count(config) == 1
+
+
+async def test_open_transaction_leaves_no_trace(make_config: MakeConfig, dialect: Dialect) -> None:
+    config = make_config(max_size=1, min_size=1)
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+    async with config.provide_session() as session:
+        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
+        assert session.in_transaction
+    async with config.provide_session() as session:  # the same (only) connection
+        assert not session.in_transaction
+        assert await session.select_value("SELECT count(*) FROM users") == 0
+
+
+async def test_leaving_with_an_exception_rolls_back(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+
+    async def fail() -> None:
+        async with config.provide_session() as session:
+            await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fail()
+    assert await _count(config) == 0
+
+
+async def test_execute_many(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        result = await session.execute_many(
+            "INSERT INTO users (email, age) VALUES (:email, :age)",
+            [{"email": f"{n}@x", "age": n} for n in range(5)],
+        )
+        assert result.rows_affected in (5, -1)  # asyncpg cannot tell
+        assert await session.select_value("SELECT count(*) FROM users") == 5
+        await session.rollback()
+        assert await session.select_value("SELECT count(*) FROM users") == 0
+        with pytest.raises(ParameterError, match="row 1"):
+            await session.execute_many("INSERT INTO users (email) VALUES (?)", [("a",), ()])
+
+
+async def test_execute_script(config: Any, dialect: Dialect) -> None:
+    async with config.provide_session() as session:
+        await _users(session, dialect)
+        await session.execute_script(
+            """
+            INSERT INTO users (email, age) VALUES ('semi;colon@x', 1);
+            -- a comment; with a semicolon
+            INSERT INTO users (email, age) VALUES ('quote''s@x', 2);
+            """
+        )
+        emails = await session.select("SELECT email FROM users ORDER BY age")
+        assert [row["email"] for row in emails] == ["semi;colon@x", "quote's@x"]
+        await session.rollback()  # the script ran inside the session's transaction
+        assert await session.select_value("SELECT count(*) FROM users") == 0
+
+
+# -- pools -----------------------------------------------------------------------------------
+
+
+async def test_pool_exhaustion_times_out_clearly(make_config: MakeConfig) -> None:
+    config = make_config(max_size=1, min_size=1, acquire_timeout=0.3)
+    async with config.provide_session() as holder:
+        assert await holder.select_value("SELECT 1") == 1
+        stats = config.pool_stats()
+        assert (stats.size, stats.in_use, stats.max_size) == (1, 1, 1)
+        start = time.monotonic()
+        with pytest.raises(PoolTimeoutError) as caught:
+            async with config.provide_session():
+                pass
+        assert 0.2 < time.monotonic() - start < 3.0
+        message = str(caught.value)
+        assert "max_size" in message
+    async with config.provide_session() as session:  # freed again
+        assert await session.select_value("SELECT 1") == 1
+    assert config.pool_stats().in_use == 0
+
+
+async def test_waiting_borrower_gets_the_released_connection(make_config: MakeConfig) -> None:
+    config = make_config(max_size=1, min_size=1, acquire_timeout=5)
+
+    async def borrow(delay: float) -> int:
+        async with config.provide_session() as session:
+            await asyncio.sleep(delay)
+            return int(await session.select_value("SELECT 1"))
+
+    assert await asyncio.gather(borrow(0.2), borrow(0), borrow(0)) == [1, 1, 1]
+    assert config.pool_stats().in_use == 0
+
+
+async def test_provide_connection(config: Any) -> None:
+    async with config.provide_connection() as conn:
+        assert conn is not None
+    assert config.pool_stats().in_use == 0
+
+
+async def test_pool_of_another_loop_is_refused(config: Any) -> None:
+    with config.provide_sync_session() as db:  # the pool is created on the portal's loop
+        assert db.select_value("SELECT 1") == 1
+    with pytest.raises(SQLSpecError, match="portal's loop and cannot be used"):
+        async with config.provide_session():
+            pass
+    await config.close_pool_async()  # closes it on its own loop, from this one
+    async with config.provide_session() as session:  # and a new one is made here
+        assert await session.select_value("SELECT 1") == 1
+
+
+async def test_cancelled_statement_leaves_a_healthy_connection(
+    make_config: MakeConfig, dialect: Dialect
+) -> None:
+    config = make_config(max_size=1, min_size=1)
+    async with config.provide_session() as session:
+        await session.execute("SELECT 1")
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(session.execute(dialect.sleep_5), 0.3)
+        if dialect.is_mysql:  # asyncmy closes a connection whose read was cancelled
+            with pytest.raises(SQLSpecError, match="discarded"):
+                await session.execute("SELECT 1")
+        else:
+            assert await session.select_value("SELECT 2") == 2
+    async with config.provide_session() as session:
+        assert await session.select_value("SELECT 3") == 3
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config_class", "valid"),
+    [
+        (AiosqliteConfig, "acquire_timeout"),
+        (AsyncpgConfig, "max_inactive_connection_lifetime"),
+        (PsycopgAsyncConfig, "conninfo"),
+        (AsyncmyConfig, "charset"),
+    ],
+)
+def test_unknown_keys_name_the_valid_ones(config_class: Any, valid: str) -> None:
+    with pytest.raises(ImproperConfigurationError, match=f"unknown pool_config key.*{valid}"):
+        config_class(pool_config={"databse": "x"})
+    with pytest.raises(ImproperConfigurationError, match="portal_timeout"):
+        config_class(pool_config={}, portal_timeout=0)
+
+
+def test_pool_stats_before_the_pool_exists() -> None:
+    config = AsyncpgConfig(pool_config={"dsn": "postgresql://nowhere/db", "max_size": 3})
+    stats = config.pool_stats()
+    assert (stats.size, stats.in_use, stats.max_size) == (0, 0, 3)
+    config.close_pool()  # no pool: a no-op
+
+
+def test_describe_hides_passwords() -> None:
+    config = AsyncpgConfig(pool_config={"dsn": "postgresql://u:secret@h/db"})
+    assert "secret" not in repr(config)
+    config2 = AsyncmyConfig(pool_config={"host": "h", "password": "secret"})
+    assert "secret" not in repr(config2)
+
+
+def test_mysql_script_splitting() -> None:
+    script = """
+        INSERT INTO t VALUES ('a;b', "c;d", `e;f`);  # comment; here
+        -- comment; there
+        INSERT INTO t VALUES ('it\\'s;');
+        /* block; comment */ ;
+        DELETE FROM t
+    """
+    assert split_mysql_script(script) == (
+        "INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`)",
+        "# comment; here\n        -- comment; there\n        INSERT INTO t VALUES ('it\\'s;')",
+        "DELETE FROM t",
+    )
+
+
+async def test_close_all_pools_async(spec: SQLSpec, config: Any) -> None:
+    async with config.provide_session() as session:
+        assert await session.select_value("SELECT 1") == 1
+    assert config.pool_stats().size >= 1
+    await spec.close_all_pools_async()
+    assert config.pool_stats().size == 0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(
+            lambda: AiosqliteConfig(pool_config={"database": "/nonexistent/dir/db.sqlite"}),
+            id="aiosqlite",
+        ),
+        pytest.param(
+            lambda: AsyncpgConfig(pool_config={"dsn": "postgresql://u@127.0.0.1:1/db"}),
+            id="asyncpg",
+        ),
+        pytest.param(
+            lambda: AsyncmyConfig(pool_config={"host": "127.0.0.1", "port": 1}), id="asyncmy"
+        ),
+    ],
+)
+async def test_unreachable_database_is_a_connection_error(make: Any) -> None:
+    config = make()
+    with pytest.raises(ConnectionError) as caught:
+        async with config.provide_session():
+            pass
+    assert caught.value.__cause__ is not None
+    assert config.pool_stats().size == 0
