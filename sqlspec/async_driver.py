@@ -18,10 +18,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
-from sqlspec.driver import SessionConnection, collect_parameters, column_names
+from sqlspec.driver import (
+    SessionConnection,
+    collect_parameters,
+    column_names,
+    log_statement,
+    lone_none_as_null,
+    statement_logger,
+)
 from sqlspec.exceptions import PortalTimeoutError, SQLSpecError, TransactionError
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
@@ -65,7 +73,16 @@ class AsyncDriver(Generic[ConnT]):
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
-    __slots__ = ("_busy", "_connection", "_lost", "_pool", "_rewrite", "config")
+    __slots__ = (
+        "_busy",
+        "_connection",
+        "_log",
+        "_lost",
+        "_pool",
+        "_rewrite",
+        "config",
+        "log_context",
+    )
 
     def __init__(
         self, config: AsyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
@@ -78,6 +95,9 @@ class AsyncDriver(Generic[ConnT]):
         # it was interrupted.
         self._busy = False
         self._lost: str | None = None
+        self._log = statement_logger.isEnabledFor(logging.DEBUG)
+        #: A label put on logged statements (the Flask extension sets the endpoint).
+        self.log_context: str | None = None
         self._on_acquire()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -189,10 +209,13 @@ class AsyncDriver(Generic[ConnT]):
         ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
         """
         stmt = self._prepare(sql)
-        params = stmt.bind(collect_parameters(parameters, named))
+        params = stmt.bind(
+            lone_none_as_null(stmt, parameters, collect_parameters(parameters, named))
+        )
         conn = self._connection
         if conn is None or self._busy:
             conn = await self._usable_connection()
+        started = perf_counter() if self._log else 0.0
         self._busy = True
         try:
             await self._begin_implicit(conn)
@@ -201,6 +224,8 @@ class AsyncDriver(Generic[ConnT]):
             self._busy = False
             raise self._translate(error) from error
         self._busy = False
+        if started:
+            log_statement(self.config, self.log_context, sql, started)
         if not description:
             return SQLResult(sql, [], (), rowcount, last_id)
         names = column_names(description)
@@ -215,7 +240,10 @@ class AsyncDriver(Generic[ConnT]):
         """Run one statement once per parameter row (the driver's ``executemany``)."""
         stmt = self._prepare(sql)
         rows = stmt.bind_many(parameters)
+        if not rows:
+            return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
+        started = perf_counter() if self._log else 0.0
         self._busy = True
         try:
             await self._begin_implicit(conn)
@@ -224,12 +252,15 @@ class AsyncDriver(Generic[ConnT]):
             self._busy = False
             raise self._translate(error) from error
         self._busy = False
+        if started:
+            log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
 
     async def execute_script(self, sql: str, /) -> None:
         """Run several ``;``-separated statements (no parameters) inside the session's
         transaction."""
         conn = await self._usable_connection()
+        started = perf_counter() if self._log else 0.0
         self._busy = True
         try:
             await self._begin_implicit(conn)
@@ -238,6 +269,8 @@ class AsyncDriver(Generic[ConnT]):
             self._busy = False
             raise self._translate(error) from error
         self._busy = False
+        if started:
+            log_statement(self.config, self.log_context, sql, started)
 
     @overload
     async def select(
@@ -405,6 +438,15 @@ class PortalSession:
     def session(self) -> AsyncDriver[Any]:
         """The async session the calls run on."""
         return self._session
+
+    @property
+    def log_context(self) -> str | None:
+        """The label put on this session's logged statements."""
+        return self._session.log_context
+
+    @log_context.setter
+    def log_context(self, value: str | None) -> None:
+        self._session.log_context = value
 
     def _run(self, coro: Any, what: str) -> Any:
         try:

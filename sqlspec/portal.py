@@ -99,6 +99,11 @@ class Portal:
         """The portal's event loop (the thread is started if needed)."""
         return self._loop or self._start()
 
+    def start(self) -> None:
+        """Start the loop thread now rather than at the first call (no-op when running)."""
+        if self._loop is None:
+            self._start()
+
     def owns(self, loop: asyncio.AbstractEventLoop | None) -> bool:
         """True when ``loop`` is this portal's running loop (never starts the thread)."""
         return loop is not None and loop is self._loop

@@ -14,6 +14,7 @@ from sqlspec.driver import statement_logger
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.extensions.flask._cli import sqlspec_cli
 from sqlspec.extensions.flask._state import DatabaseState, build_states
+from sqlspec.portal import get_portal
 from sqlspec.testing import isolated
 
 __all__ = ("SQLSpecPlugin",)
@@ -71,6 +72,8 @@ class SQLSpecPlugin:
                 "before init_app()"
             )
         states = build_states(configs)
+        if any(config.is_async for config in configs):
+            get_portal().start()  # now rather than in the first request; restarts after fork
         app.extensions["sqlspec"] = self
         self._states_by_app[app] = states
         # Flask runs these hooks last-registered first; going first in the lists makes ours run
