@@ -54,6 +54,9 @@ class Cursor(Protocol):
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
 
+_SCALARS = frozenset({int, str, float, bool, bytes})
+
+
 def collect_parameters(
     parameters: tuple[Any, ...], named: dict[str, Any]
 ) -> Sequence[Any] | Mapping[str, Any] | None:
@@ -70,6 +73,8 @@ def collect_parameters(
     if len(parameters) != 1:
         return parameters or None
     value = parameters[0]
+    if value.__class__ in _SCALARS:
+        return parameters
     if value is None:
         return None
     if isinstance(value, tuple | dict):
@@ -173,7 +178,8 @@ class SyncDriver(Generic[ConnT]):
         self._log = statement_logger.isEnabledFor(logging.DEBUG)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
-        self._on_acquire()
+        if connection is not None:
+            self._on_acquire()
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -122,7 +122,8 @@ class ConnectionPool(Generic[ConnT]):
         with self._cond:
             if healthy and not self._closed:
                 self._idle.append(conn)
-                self._cond.notify()
+                if self._waiting:
+                    self._cond.notify()
                 return
             self._size -= 1
             self._cond.notify()

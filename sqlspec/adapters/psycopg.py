@@ -90,7 +90,7 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
             raise psycopg.OperationalError(result.error_message.decode(errors="replace"))
 
     def _in_transaction(self, conn: psycopg.Connection[Any]) -> bool:
-        return conn.info.transaction_status != _IDLE
+        return conn.pgconn.transaction_status != _IDLE
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, error_class(error))
@@ -117,14 +117,14 @@ class _Pool:
         self._pool = pool
         self._name = name
         # psycopg_pool's own size counts connections still being opened in the background, and
-        # its waiting count keeps borrowers that already timed out, so both are counted here.
-        self._in_use = 0
-        self._borrowing = 0
-        self._lock = threading.Lock()
+        # its waiting count keeps borrowers that already timed out, so both are tracked here
+        # (set.add/discard are atomic: no lock on the hot path).
+        self._borrowed: set[psycopg.Connection[Any]] = set()
+        self._borrowing: set[int] = set()
 
     def acquire(self) -> psycopg.Connection[Any]:
-        with self._lock:
-            self._borrowing += 1
+        thread = threading.get_ident()
+        self._borrowing.add(thread)
         try:
             conn: psycopg.Connection[Any] = self._pool.getconn()
         except psycopg_pool.PoolTimeout as error:
@@ -132,14 +132,12 @@ class _Pool:
         except psycopg.Error as error:
             raise exc.ConnectionError(f"{self._name}: {error}") from error
         finally:
-            with self._lock:
-                self._borrowing -= 1
-        with self._lock:
-            self._in_use += 1
+            self._borrowing.discard(thread)
+        self._borrowed.add(conn)
         return conn
 
     def release(self, conn: psycopg.Connection[Any]) -> None:
-        if not conn.closed and conn.info.transaction_status != _IDLE:
+        if not conn.closed and conn.pgconn.transaction_status != _IDLE:
             try:
                 conn.rollback()
             except psycopg.Error:
@@ -151,8 +149,7 @@ class _Pool:
         self._put_back(conn)
 
     def _put_back(self, conn: psycopg.Connection[Any]) -> None:
-        with self._lock:
-            self._in_use -= 1
+        self._borrowed.discard(conn)
         self._pool.putconn(conn)
 
     def close(self) -> None:
@@ -161,8 +158,8 @@ class _Pool:
     def stats(self) -> PoolStats:
         stats = self._pool.get_stats()
         idle = stats.get("pool_available", 0)
-        in_use = self._in_use
-        waiting = min(stats.get("requests_waiting", 0), self._borrowing)
+        in_use = len(self._borrowed)
+        waiting = min(stats.get("requests_waiting", 0), len(self._borrowing))
         return PoolStats(
             size=idle + in_use,
             in_use=in_use,
@@ -285,7 +282,7 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
             await conn.wait(conn._exec_command(b"BEGIN"))
 
     def _in_transaction(self, conn: psycopg.AsyncConnection[Any]) -> bool:
-        return conn.info.transaction_status != _IDLE
+        return conn.pgconn.transaction_status != _IDLE
 
     async def _reset_interrupted(self, conn: psycopg.AsyncConnection[Any]) -> bool:
         # psycopg has already cancelled the query on the server and drained its result.
@@ -322,7 +319,7 @@ class _AsyncPool:
         return conn
 
     async def release(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        if not conn.closed and conn.info.transaction_status != _IDLE:
+        if not conn.closed and conn.pgconn.transaction_status != _IDLE:
             try:
                 await conn.rollback()
             except psycopg.Error:

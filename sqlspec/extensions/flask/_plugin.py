@@ -27,11 +27,24 @@ _CONTEXT = "_sqlspec"
 class _ContextSessions:
     """The sessions borrowed in one app context, and the settings of that context's app."""
 
-    __slots__ = ("sessions", "states")
+    __slots__ = ("default", "sessions", "states")
 
     def __init__(self, states: dict[str, DatabaseState]) -> None:
         self.states = states
+        self.default = next(iter(states.values()))
         self.sessions: dict[str, Any] = {}
+
+
+def _app_globals() -> dict[str, Any]:
+    """The current app context's ``g`` as its plain attribute dict: the hot path reads and writes
+    it directly instead of going through the ``g`` proxy for every access."""
+    try:
+        return g._get_current_object().__dict__  # type: ignore[no-any-return]
+    except RuntimeError:
+        raise SQLSpecError(
+            "plugin.get_session() needs an application context: call it in a request, a "
+            "CLI command (@with_appcontext) or inside `with app.app_context():`"
+        ) from None
 
 
 class SQLSpecPlugin:
@@ -117,33 +130,23 @@ class SQLSpecPlugin:
     def _state(self, key: str | None) -> DatabaseState:
         return self._pick(self._states(), key)
 
-    def _context(self) -> _ContextSessions:
-        try:
-            context: _ContextSessions = g._sqlspec
-        except AttributeError:
-            context = g._sqlspec = _ContextSessions(self._states())
-        except RuntimeError:
-            raise SQLSpecError(
-                "plugin.get_session() needs an application context: call it in a request, a "
-                "CLI command (@with_appcontext) or inside `with app.app_context():`"
-            ) from None
-        return context
-
     def get_session(self, key: str | None = None) -> Any:
         """The session of database ``key`` (the first registered one when omitted).
 
         Works in any app context; the same session is returned for the whole context. Async
         configs return a session whose methods run on the portal and return plain results.
         """
-        context = self._context()
-        state = self._pick(context.states, key)
-        sessions = context.sessions
-        session = sessions.get(state.session_key)
+        namespace = _app_globals()
+        context: _ContextSessions | None = namespace.get(_CONTEXT)
+        if context is None:
+            context = namespace[_CONTEXT] = _ContextSessions(self._states())
+        state = context.default if key is None else self._pick(context.states, key)
+        session = context.sessions.get(state.session_key)
         if session is None:
             session = state.config.provide_sync_session()  # type: ignore[attr-defined]
             session.__enter__()
-            sessions[state.session_key] = session
-            setattr(g, state.connection_key, session.connection)
+            context.sessions[state.session_key] = session
+            namespace[state.connection_key] = session.connection
             if statement_logger.isEnabledFor(logging.DEBUG) and has_request_context():
                 session.log_context = request.endpoint
         return session
@@ -152,22 +155,25 @@ class SQLSpecPlugin:
         """The connection of database ``key``'s session: ``commit()``/``rollback()`` on it end
         the session's transaction (the driver's own connection for SQLite and psycopg)."""
         self.get_session(key)
-        return getattr(g, self._pick(self._context().states, key).connection_key)
+        namespace = _app_globals()
+        context: _ContextSessions = namespace[_CONTEXT]
+        state = context.default if key is None else self._pick(context.states, key)
+        return namespace[state.connection_key]
 
     # -- request lifecycle ---------------------------------------------------------------------
 
     def _after_request(self, response: Response) -> Response:
-        context: _ContextSessions | None = g.get(_CONTEXT)
+        context: _ContextSessions | None = _app_globals().get(_CONTEXT)
         if context is None or not context.sessions:
             return response
         status = response.status_code
         states = context.states
         failure: BaseException | None = None
         for key, session in context.sessions.items():
-            state = states[key]
-            if not state.autocommits or session.closed:
+            commit_statuses = states[key].commit_statuses
+            if commit_statuses is None or session.closed:
                 continue
-            if failure is None and state.commits_on(status):
+            if failure is None and status in commit_statuses:
                 try:
                     session.commit()
                 except Exception as error:
@@ -189,7 +195,7 @@ class SQLSpecPlugin:
         return response
 
     def _teardown_appcontext(self, exception: BaseException | None) -> None:
-        context: _ContextSessions | None = g.pop(_CONTEXT, None)
+        context: _ContextSessions | None = _app_globals().pop(_CONTEXT, None)
         if context is None:
             return
         for key, session in context.sessions.items():

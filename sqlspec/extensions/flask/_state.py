@@ -35,19 +35,16 @@ class DatabaseState:
     commit_mode: str
     extra_commit_statuses: frozenset[int]
     extra_rollback_statuses: frozenset[int]
+    #: Every status that commits, worked out once; ``None`` in manual mode.
+    commit_statuses: frozenset[int] | None
 
     @property
     def autocommits(self) -> bool:
-        return self.commit_mode != "manual"
+        return self.commit_statuses is not None
 
     def commits_on(self, status: int) -> bool:
         """Whether a response with this status commits (automatic modes only)."""
-        if status in self.extra_commit_statuses:
-            return True
-        if status in self.extra_rollback_statuses:
-            return False
-        low, high = _COMMIT_RANGES[self.commit_mode]
-        return low <= status < high
+        return self.commit_statuses is not None and status in self.commit_statuses
 
 
 def build_states(configs: Sequence[DatabaseConfig]) -> dict[str, DatabaseState]:
@@ -104,6 +101,10 @@ def _state_for(config: DatabaseConfig) -> DatabaseState:
             f"{where}: extra commit/rollback statuses have no effect with commit_mode 'manual'; "
             "use 'autocommit' or 'autocommit_include_redirect'"
         )
+    commit_statuses = None
+    if commit_mode != "manual":
+        low, high = _COMMIT_RANGES[commit_mode]
+        commit_statuses = (frozenset(range(low, high)) | extra_commit) - extra_rollback
     return DatabaseState(
         config=config,
         session_key=session_key,
@@ -111,6 +112,7 @@ def _state_for(config: DatabaseConfig) -> DatabaseState:
         commit_mode=commit_mode,
         extra_commit_statuses=extra_commit,
         extra_rollback_statuses=extra_rollback,
+        commit_statuses=commit_statuses,
     )
 
 
