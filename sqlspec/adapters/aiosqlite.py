@@ -17,10 +17,16 @@ from typing import Any
 
 import aiosqlite
 
-from sqlspec.adapters.sqlite import _PRAGMA_NAME, _PRAGMA_VALUE, split_script
+from sqlspec.adapters.sqlite import (
+    busy_retry_delays,
+    is_busy,
+    is_memory_database,
+    session_settings,
+    split_script,
+)
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
-from sqlspec.exceptions import ConnectionError, ImproperConfigurationError, SQLSpecError
+from sqlspec.exceptions import ConnectionError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlite, translate
@@ -118,29 +124,12 @@ class AiosqliteConfig(
 
     def _validate(self) -> None:
         self.pool_config.setdefault("database", ":memory:")
-        pragmas = {"foreign_keys": "on", **dict(self.driver_features.get("pragmas") or {})}
-        for name, value in pragmas.items():
-            if not _PRAGMA_NAME.fullmatch(str(name)) or not _PRAGMA_VALUE.fullmatch(str(value)):
-                raise ImproperConfigurationError(
-                    f"AiosqliteConfig: invalid pragma {name!r} = {value!r}; names are "
-                    "identifiers and values are words or numbers"
-                )
-        self._pragmas = tuple(f"PRAGMA {name} = {value}" for name, value in pragmas.items())
-        mode = str(self.driver_features.get("transaction_mode", "deferred")).upper()
-        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
-            raise ImproperConfigurationError(
-                "AiosqliteConfig: transaction_mode must be 'deferred', 'immediate' or "
-                f"'exclusive', got {self.driver_features['transaction_mode']!r}"
-            )
-        #: The statement sessions open their transaction with.
-        self.begin_statement = "BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}"
-        if self.max_pool_size() < 1:
-            raise ImproperConfigurationError("AiosqliteConfig: max_size must be at least 1")
+        #: The pragmas run on every new connection, and the statement sessions begin with.
+        self.pragmas, self.begin_statement = session_settings(self)
 
     @property
     def is_memory(self) -> bool:
-        database = str(self.pool_config["database"])
-        return database == ":memory:" or database == ""
+        return is_memory_database(self.pool_config["database"])
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))
@@ -157,8 +146,15 @@ class AiosqliteConfig(
             await _worker_stopped(conn)
             raise ConnectionError(f"{self.describe()}: {error}") from error
         try:
-            for pragma in self._pragmas:
-                await conn.execute(pragma)
+            for pragma in self.pragmas:
+                for delay in busy_retry_delays(float(kwargs["timeout"])):
+                    try:
+                        await conn.execute(pragma)
+                        break
+                    except sqlite3.OperationalError as error:
+                        if delay is None or not is_busy(error):
+                            raise
+                    await asyncio.sleep(delay)
         except BaseException as error:
             await conn.close()
             if isinstance(error, sqlite3.Error):

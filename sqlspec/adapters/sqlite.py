@@ -14,11 +14,12 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlspec.config import SyncDatabaseConfig
+from sqlspec.config import DatabaseConfig, SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
 from sqlspec.exceptions import ConnectionError, ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import ConnectionPool
@@ -126,29 +127,12 @@ class SqliteConfig(
 
     def _validate(self) -> None:
         self.pool_config.setdefault("database", ":memory:")
-        pragmas = {"foreign_keys": "on", **dict(self.driver_features.get("pragmas") or {})}
-        for name, value in pragmas.items():
-            if not _PRAGMA_NAME.fullmatch(str(name)) or not _PRAGMA_VALUE.fullmatch(str(value)):
-                raise ImproperConfigurationError(
-                    f"SqliteConfig: invalid pragma {name!r} = {value!r}; names are identifiers "
-                    "and values are words or numbers"
-                )
-        self._pragmas = tuple(f"PRAGMA {name} = {value}" for name, value in pragmas.items())
-        mode = str(self.driver_features.get("transaction_mode", "deferred")).upper()
-        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
-            raise ImproperConfigurationError(
-                f"SqliteConfig: transaction_mode must be 'deferred', 'immediate' or 'exclusive', "
-                f"got {self.driver_features['transaction_mode']!r}"
-            )
-        #: The statement sessions open their transaction with.
-        self.begin_statement = "BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}"
-        if self.max_pool_size() < 1:
-            raise ImproperConfigurationError("SqliteConfig: max_size must be at least 1")
+        #: The pragmas run on every new connection, and the statement sessions begin with.
+        self.pragmas, self.begin_statement = session_settings(self)
 
     @property
     def is_memory(self) -> bool:
-        database = str(self.pool_config["database"])
-        return database == ":memory:" or database == ""
+        return is_memory_database(self.pool_config["database"])
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))
@@ -160,8 +144,15 @@ class SqliteConfig(
         kwargs.setdefault("timeout", 5.0)
         try:
             conn: sqlite3.Connection = sqlite3.connect(**kwargs)
-            for pragma in self._pragmas:
-                conn.execute(pragma)
+            for pragma in self.pragmas:
+                for delay in busy_retry_delays(float(kwargs["timeout"])):
+                    try:
+                        conn.execute(pragma)
+                        break
+                    except sqlite3.OperationalError as error:
+                        if delay is None or not is_busy(error):
+                            raise
+                    time.sleep(delay)
         except sqlite3.Error as error:
             raise ConnectionError(f"{self.describe()}: {error}") from error
         return conn
@@ -182,6 +173,50 @@ class SqliteConfig(
         database = str(self.pool_config["database"])
         uri = bool(self.pool_config.get("uri", False))
         return ConnectionPool(connect=lambda: self._connect(database, uri), **options)
+
+
+def session_settings(config: DatabaseConfig) -> tuple[tuple[str, ...], str]:
+    """Validate a SQLite config's ``pragmas`` and ``transaction_mode`` driver features (shared
+    with aiosqlite): returns the pragma statements and the BEGIN statement."""
+    name = type(config).__name__
+    features = config.driver_features
+    pragmas = {"foreign_keys": "on", **dict(features.get("pragmas") or {})}
+    for key, value in pragmas.items():
+        if not _PRAGMA_NAME.fullmatch(str(key)) or not _PRAGMA_VALUE.fullmatch(str(value)):
+            raise ImproperConfigurationError(
+                f"{name}: invalid pragma {key!r} = {value!r}; names are identifiers and values "
+                "are words or numbers"
+            )
+    mode = str(features.get("transaction_mode", "deferred")).upper()
+    if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+        raise ImproperConfigurationError(
+            f"{name}: transaction_mode must be 'deferred', 'immediate' or 'exclusive', got "
+            f"{features['transaction_mode']!r}"
+        )
+    if int(config.pool_config.get("max_size", 10)) < 1:
+        raise ImproperConfigurationError(f"{name}: max_size must be at least 1")
+    statements = tuple(f"PRAGMA {key} = {value}" for key, value in pragmas.items())
+    return statements, "BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}"
+
+
+def is_memory_database(database: object) -> bool:
+    return str(database) in (":memory:", "")
+
+
+def is_busy(error: BaseException) -> bool:
+    return str(getattr(error, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+
+
+def busy_retry_delays(timeout: float) -> Iterator[float | None]:
+    """Pauses between attempts at a statement SQLite refuses with SQLITE_BUSY without calling
+    its busy handler (a pragma switching the journal mode while other connections open the
+    file); ``None`` marks the last attempt."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while time.monotonic() + delay <= deadline:
+        yield delay
+        delay = min(delay * 2, 0.1)
+    yield None
 
 
 def _reset(conn: sqlite3.Connection) -> None:
