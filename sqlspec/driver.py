@@ -101,22 +101,23 @@ def lone_none_as_null(stmt: PreparedStatement, parameters: tuple[Any, ...], coll
     return collected
 
 
-_checked_columns: set[tuple[str, ...]] = set()
+_STATEMENT_CACHE_SIZE = 4096
+
+
+def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
+    """The error for a result whose column names repeat (a dict row would silently lose one)."""
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    return ProgrammingError(
+        f"the result has several columns named {', '.join(map(repr, duplicates))}; "
+        "give them distinct aliases (rows are dicts keyed by column name)"
+    )
 
 
 def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
     """Column names of a result set; duplicate names are refused (dict rows would lose one)."""
     names = tuple([column[0] for column in description])
-    if names not in _checked_columns:
-        seen: set[str] = set()
-        duplicates = sorted({name for name in names if name in seen or seen.add(name)})  # type: ignore[func-returns-value]
-        if duplicates:
-            raise ProgrammingError(
-                f"the result has several columns named {', '.join(map(repr, duplicates))}; "
-                "give them distinct aliases (rows are dicts keyed by column name)"
-            )
-        if len(_checked_columns) < 4096:
-            _checked_columns.add(names)
+    if len(set(names)) != len(names):
+        raise duplicate_columns_error(names)
     return names
 
 
@@ -166,6 +167,7 @@ class SyncDriver(Generic[ConnT]):
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
     __slots__ = ("_connection", "_log", "_pool", "_rewrite", "config", "log_context")
+    _statements: ClassVar[dict[str, PreparedStatement]] = {}
 
     def __init__(
         self, config: SyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
@@ -228,9 +230,22 @@ class SyncDriver(Generic[ConnT]):
     # -- statements ----------------------------------------------------------------------------
 
     def _prepare(self, sql: str) -> PreparedStatement:
-        if self._rewrite:
-            return prepare(sql, self.parameter_style, self.mysql_dialect)
-        return PreparedStatement.passthrough(sql, self.parameter_style)
+        if not self._rewrite:
+            return PreparedStatement.passthrough(sql, self.parameter_style)
+        cache = self._statements
+        stmt = cache.get(sql)
+        if stmt is None:
+            stmt = prepare(sql, self.parameter_style, self.mysql_dialect)
+            if len(cache) >= _STATEMENT_CACHE_SIZE:
+                cache.clear()
+            cache[sql] = stmt
+        return stmt
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # One prepared-statement dict per driver (one parameter style): a plain dict lookup is
+        # the cheapest cache hit on the hot path.
+        cls._statements = {}
 
     @overload
     def execute(
@@ -248,28 +263,42 @@ class SyncDriver(Generic[ConnT]):
         Parameters may be one tuple/list/dict, several positional values, or keywords; any of
         ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
         """
-        stmt = self._prepare(sql)
-        params = stmt.bind(
-            lone_none_as_null(stmt, parameters, collect_parameters(parameters, named))
-        )
-        conn = self._open_connection()
+        stmt = self._statements.get(sql) if self._rewrite else None
+        if stmt is None:
+            stmt = self._prepare(sql)
+        # Fast path: one tuple already in the driver's order goes to the driver as it is.
+        if (
+            len(parameters) == 1
+            and parameters[0].__class__ is tuple
+            and len(parameters[0]) == stmt.direct_length
+            and not named
+        ):
+            params: Sequence[Any] = parameters[0]
+        else:
+            params = stmt.bind(
+                lone_none_as_null(stmt, parameters, collect_parameters(parameters, named))
+            )
+        conn = self._connection
+        if conn is None:
+            conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
         try:
             self._begin_implicit(conn)
             cursor = self._run(conn, stmt.sql, params)
-            description = cursor.description
-            if description:
+            names = self._column_names(cursor)
+            if names is not None:
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
             raise self._translate(error) from error
         if started:
             log_statement(self.config, self.log_context, sql, started)
-        if not description:
+        if names is None:
             return SQLResult(sql, [], (), rowcount, self._last_inserted_id(cursor))
-        names = column_names(description)
-        rows: list[Any] = [dict(zip(names, row, strict=False)) for row in raw_rows]
+        rows: list[Any] = [dict(zip(names, row)) for row in raw_rows]  # noqa: B905 (hot path)
         del raw_rows
+        if (len(rows[0]) if rows else len(set(names))) != len(names):
+            raise duplicate_columns_error(names)
         if schema_type is not None:
             rows = rows_converter(schema_type)(rows)  # type: ignore[arg-type]
         return SQLResult(sql, rows, names, rowcount if rowcount >= 0 else len(rows))
@@ -412,6 +441,11 @@ class SyncDriver(Generic[ConnT]):
 
     def _last_inserted_id(self, cursor: Any) -> Any:
         return None
+
+    def _column_names(self, cursor: Any) -> tuple[str, ...] | None:
+        """The result set's column names, ``None`` when the statement returned no result set."""
+        description = cursor.description
+        return tuple([column[0] for column in description]) if description else None
 
     def _begin(self, conn: ConnT) -> None:
         raise NotImplementedError

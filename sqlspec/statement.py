@@ -109,9 +109,10 @@ class PreparedStatement:
     named: bool
     expected: int
     identity: bool
-    # Precomputed for bind: the length a tuple/list must have to take the fast path (-1: never),
-    # the distinct names (named input) and the value picker.
-    _fast_len: int = field(init=False, repr=False, compare=False)
+    # Precomputed for bind: the length a tuple/list must have to go to the driver unchanged
+    # (-1: never; also read by the drivers' fast path), the distinct names (named input) and
+    # the value picker.
+    direct_length: int = field(init=False, repr=False, compare=False)
     _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _pick: Callable[[Any], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
 
@@ -120,7 +121,7 @@ class PreparedStatement:
         names: tuple[str, ...] = ()
         if self.named:
             names = tuple(dict.fromkeys(self.order))  # type: ignore[arg-type]
-        object.__setattr__(self, "_fast_len", fast_len)
+        object.__setattr__(self, "direct_length", fast_len)
         object.__setattr__(self, "_names", names)
         object.__setattr__(self, "_pick", _make_picker(self.order))
 
@@ -134,7 +135,7 @@ class PreparedStatement:
         cls = params.__class__
         if cls is tuple or cls is list:
             size = len(params)  # type: ignore[arg-type]
-            if size == self._fast_len:
+            if size == self.direct_length:
                 return params  # type: ignore[return-value]
             if size == self.expected and size and not self.named:
                 return self._pick(params)
@@ -156,7 +157,7 @@ class PreparedStatement:
                 "execute_many() takes a sequence of parameter rows (tuples, lists or dicts), "
                 f"got {type(rows).__name__}: {_short(self.source)}"
             )
-        fast_len = self._fast_len
+        fast_len = self.direct_length
         if isinstance(rows, list) and fast_len > 0:
             # Rows already in the driver's order pass through untouched (the common case).
             for row in rows:

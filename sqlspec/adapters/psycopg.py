@@ -61,12 +61,41 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
     return exc.SQLSpecError
 
 
+def result_column_names(cursor: Any, encoding: str) -> tuple[str, ...] | None:
+    """Column names read from the query result itself: ``cursor.description`` would build one
+    ``Column`` object per column on every statement."""
+    result = cursor.pgresult
+    if result is None or result.status not in _ROW_STATUSES:
+        return None
+    names = []
+    for index in range(result.nfields):
+        name = result.fname(index)
+        names.append(name.decode(encoding) if name is not None else f"column_{index + 1}")
+    return tuple(names)
+
+
+_ROW_STATUSES = frozenset(
+    status
+    for status in (
+        getattr(psycopg.pq.ExecStatus, name, None)
+        for name in ("TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK")
+    )
+    if status is not None
+)
+
+
 class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
     """Session over a psycopg connection."""
 
     parameter_style = ParamStyle.FORMAT
     driver_errors = (psycopg.Error,)
-    __slots__ = ()
+    __slots__ = ("_encoding",)
+
+    def _on_acquire(self) -> None:
+        self._encoding = self._connection.info.encoding if self._connection else "utf-8"
+
+    def _column_names(self, cursor: Any) -> tuple[str, ...] | None:
+        return result_column_names(cursor, self._encoding)
 
     def _run(self, conn: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> Cursor:
         return conn.execute(sql, params)
