@@ -11,6 +11,7 @@ Run it with ``bash scripts/demo.sh`` or ``flask --app examples.demo.app run``.
 from __future__ import annotations
 
 import os
+import threading
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def users_config(settings: dict[str, Any], data_dir: Path) -> DatabaseConfig:
         )
     return SqliteConfig(
         pool_config={
-            "database": settings.get("USERS_DATABASE", str(data_dir / "users.db")),
+            "database": settings.get("USERS_DATABASE") or str(data_dir / "users.db"),
             "timeout": 30.0,
             "max_size": 20,
         },
@@ -74,6 +75,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         DATA_DIR=os.environ.get("DEMO_DATA_DIR", "data"),
         USERS_POSTGRES_DSN=os.environ.get("USERS_POSTGRES_DSN") or None,
+        USERS_DATABASE=os.environ.get("USERS_DATABASE") or None,
         # A DuckDB file is opened by one process only: multi-worker servers use ":memory:".
         EVENTS_DATABASE=os.environ.get("EVENTS_DATABASE") or None,
     )
@@ -100,17 +102,38 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     )
     plugin = SQLSpecPlugin(spec, app)
     app.extensions["sqlspec_spec"] = spec
+    on_postgres = app.config["USERS_POSTGRES_DSN"] is not None
 
     with app.app_context():
-        on_postgres = app.config["USERS_POSTGRES_DSN"] is not None
-        id_type = "BIGSERIAL" if on_postgres else "INTEGER"
-        plugin.get_session("users_db").execute(USERS_SCHEMA.format(id_type=id_type))
-        plugin.get_session("events_db").execute_script(EVENTS_SCHEMA)
-        plugin.get_session("users_db").commit()
-        plugin.get_session("events_db").commit()
+        create_schema(plugin, on_postgres)
+    schema_pid = os.getpid()
+    schema_lock = threading.Lock()
+
+    @app.before_request
+    def schema_in_forked_workers() -> None:
+        # Under `gunicorn --preload` workers are forked after create_app: an in-memory events
+        # database starts empty in each of them.
+        nonlocal schema_pid
+        if schema_pid != os.getpid():
+            with schema_lock:
+                if schema_pid != os.getpid():
+                    create_schema(plugin, on_postgres)
+                    schema_pid = os.getpid()
 
     register_routes(app, plugin)
     return app
+
+
+def create_schema(plugin: SQLSpecPlugin, on_postgres: bool) -> None:
+    users = plugin.get_session("users_db")
+    if on_postgres:
+        # Workers starting together would race on CREATE TABLE IF NOT EXISTS (pg_type).
+        users.execute("SELECT pg_advisory_xact_lock(hashtext('sqlspec-demo-schema'))")
+    users.execute(USERS_SCHEMA.format(id_type="BIGSERIAL" if on_postgres else "INTEGER"))
+    users.commit()
+    events = plugin.get_session("events_db")
+    events.execute_script(EVENTS_SCHEMA)
+    events.commit()
 
 
 def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
