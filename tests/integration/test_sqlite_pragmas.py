@@ -42,7 +42,7 @@ def test_concurrent_first_connections_switch_to_wal_without_errors(tmp_path: Pat
         ]
         barrier = threading.Barrier(len(configs))
 
-        def open_session(config: SqliteConfig) -> None:
+        def open_session(config: SqliteConfig, barrier: threading.Barrier) -> None:
             barrier.wait()
             try:
                 with config.provide_session() as session:
@@ -50,7 +50,7 @@ def test_concurrent_first_connections_switch_to_wal_without_errors(tmp_path: Pat
             except Exception as error:
                 failures.append(error)
 
-        threads = [threading.Thread(target=open_session, args=(c,)) for c in configs]
+        threads = [threading.Thread(target=open_session, args=(c, barrier)) for c in configs]
         for thread in threads:
             thread.start()
         for thread in threads:
