@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from sqlspec.driver import (
+    CLOSED_SESSION_MESSAGE,
     SessionConnection,
     collect_parameters,
     column_names,
@@ -75,6 +76,7 @@ class AsyncDriver(Generic[ConnT]):
 
     __slots__ = (
         "_busy",
+        "_closed_message",
         "_connection",
         "_log",
         "_lost",
@@ -95,6 +97,11 @@ class AsyncDriver(Generic[ConnT]):
         # it was interrupted.
         self._busy = False
         self._lost: str | None = None
+        #: What using the session closed says (the sync facade replaces it with sync advice).
+        self._closed_message = (
+            "this session is closed or was never opened: use it inside `async with "
+            "config.provide_session() as session:`"
+        )
         self._log = statement_logger.isEnabledFor(logging.DEBUG)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
@@ -145,10 +152,7 @@ class AsyncDriver(Generic[ConnT]):
         if conn is None:
             if self._lost is not None:
                 raise SQLSpecError(self._lost)
-            raise SQLSpecError(
-                "this session is not open; use it as `async with config.provide_session() as "
-                "session:` (or await __aenter__())"
-            )
+            raise SQLSpecError(self._closed_message)
         return conn
 
     async def _usable_connection(self) -> ConnT:
@@ -429,6 +433,7 @@ class PortalSession:
 
             portal = get_portal()
         self._session = session
+        session._closed_message = CLOSED_SESSION_MESSAGE
         self.config = session.config
         self._portal = portal
         self._call = portal.call

@@ -103,6 +103,13 @@ def lone_none_as_null(stmt: PreparedStatement, parameters: tuple[Any, ...], coll
 
 _STATEMENT_CACHE_SIZE = 4096
 
+#: What using a closed session says, from sync code (sync sessions and the async facade).
+CLOSED_SESSION_MESSAGE = (
+    "this session is closed or was never opened: use it inside `with "
+    "spec.provide_session(config) as session:`. In Flask, a session ends with its app context; "
+    "a streamed response's generator must call plugin.get_session() itself"
+)
+
 
 def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
     """The error for a result whose column names repeat (a dict row would silently lose one)."""
@@ -220,11 +227,7 @@ class SyncDriver(Generic[ConnT]):
     def _open_connection(self) -> ConnT:
         conn = self._connection
         if conn is None:
-            raise SQLSpecError(
-                "this session is closed or was never opened: use it inside `with "
-                "spec.provide_session(config) as session:`. In Flask, a session ends with its app "
-                "context; a streamed response's generator must call plugin.get_session() itself"
-            )
+            raise SQLSpecError(CLOSED_SESSION_MESSAGE)
         return conn
 
     # -- statements ----------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_errors_are_translated_and_chained(spec: SQLSpec, config: Any, dialect: 
 def test_lifecycle(spec: SQLSpec, config: Any) -> None:
     db = spec.provide_sync_session(config)
     assert db.closed
-    with pytest.raises(SQLSpecError, match="not open"):
+    with pytest.raises(SQLSpecError, match="closed or was never opened"):
         db.execute("SELECT 1")
     db.close()  # never opened: a no-op
     with db:

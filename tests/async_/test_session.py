@@ -211,7 +211,7 @@ async def test_begin_twice_is_an_error(config: Any) -> None:
 
 async def test_closed_session_is_an_error(config: Any) -> None:
     session = config.provide_session()
-    with pytest.raises(SQLSpecError, match="not open"):
+    with pytest.raises(SQLSpecError, match="closed or was never opened"):
         await session.execute("SELECT 1")
     async with session:
         assert await session.select_value("SELECT 1") == 1
