@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
@@ -47,6 +47,7 @@ logger = logging.getLogger("sqlspec.driver")
 
 ConnT = TypeVar("ConnT")
 SchemaT = TypeVar("SchemaT")
+T = TypeVar("T")
 
 #: What an adapter's ``_run`` returns: (description or ``None`` when the statement returned no
 #: result set, the rows as sequences, rowcount or -1, last inserted id or ``None``). Column names
@@ -265,14 +266,8 @@ class AsyncDriver(Generic[ConnT]):
         transaction."""
         conn = await self._usable_connection()
         started = perf_counter() if self._log else 0.0
-        self._busy = True
-        try:
-            await self._begin_implicit(conn)
-            await self._run_script(conn, sql)
-        except self.driver_errors as error:
-            self._busy = False
-            raise self._translate(error) from error
-        self._busy = False
+        await self._guarded(self._begin_implicit, conn)
+        await self._guarded(self._run_script, conn, sql)
         if started:
             log_statement(self.config, self.log_context, sql, started)
 
@@ -335,35 +330,27 @@ class AsyncDriver(Generic[ConnT]):
         conn = await self._usable_connection()
         if self._in_transaction(conn):
             raise TransactionError("a transaction is already open on this session")
-        self._busy = True
-        try:
-            await self._begin(conn)
-        except self.driver_errors as error:
-            self._busy = False
-            raise self._translate(error) from error
-        self._busy = False
+        await self._guarded(self._begin, conn)
 
     async def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
-        conn = await self._usable_connection()
-        self._busy = True
-        try:
-            await self._commit(conn)
-        except self.driver_errors as error:
-            self._busy = False
-            raise self._translate(error) from error
-        self._busy = False
+        await self._guarded(self._commit, await self._usable_connection())
 
     async def rollback(self) -> None:
         """Roll back the open transaction (no-op when none is open)."""
-        conn = await self._usable_connection()
+        await self._guarded(self._rollback, await self._usable_connection())
+
+    async def _guarded(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run one driver step, marking the connection busy meanwhile (still busy afterwards
+        means the step was interrupted) and translating driver errors."""
         self._busy = True
         try:
-            await self._rollback(conn)
+            result = await step(*args)
         except self.driver_errors as error:
             self._busy = False
             raise self._translate(error) from error
         self._busy = False
+        return result
 
     @property
     def in_transaction(self) -> bool:

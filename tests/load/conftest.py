@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 
+# The shared checks of tests/load/harness.py report like the tests' own asserts.
+pytest.register_assert_rewrite("tests.load.harness")
+
 REPORT: list[str] = []
 
 
