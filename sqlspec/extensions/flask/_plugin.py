@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
+from flask import Flask, Response, current_app, has_app_context, has_request_context, request
+from flask.ctx import AppContext
+from flask.globals import app_ctx
 
 from sqlspec.base import SQLSpec
 from sqlspec.driver import statement_logger
@@ -35,11 +37,11 @@ class _ContextSessions:
         self.sessions: dict[str, Any] = {}
 
 
-def _app_globals() -> dict[str, Any]:
-    """The current app context's ``g`` as its plain attribute dict: the hot path reads and writes
-    it directly instead of going through the ``g`` proxy for every access."""
+def _app_context() -> AppContext:
+    """The current app context, resolved once: the hot path then reads its ``g`` as a plain dict
+    and its app directly instead of going through the ``g`` and ``current_app`` proxies."""
     try:
-        return g._get_current_object().__dict__  # type: ignore[no-any-return]
+        return app_ctx._get_current_object()  # type: ignore[attr-defined,no-any-return]
     except RuntimeError:
         raise SQLSpecError(
             "plugin.get_session() needs an application context: call it in a request, a "
@@ -108,12 +110,14 @@ class SQLSpecPlugin:
                 "this SQLSpecPlugin call needs an application context (the plugin is "
                 f"initialised on {len(self._states_by_app)} apps)"
             )
+        return self._states_for(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    def _states_for(self, app: Flask) -> dict[str, DatabaseState]:
         try:
-            return self._states_by_app[current_app._get_current_object()]  # type: ignore[attr-defined]
+            return self._states_by_app[app]
         except KeyError:
             raise ImproperConfigurationError(
-                f"SQLSpecPlugin is not initialised on app {current_app.name!r}; call "
-                "plugin.init_app(app)"
+                f"SQLSpecPlugin is not initialised on app {app.name!r}; call plugin.init_app(app)"
             ) from None
 
     @staticmethod
@@ -136,10 +140,11 @@ class SQLSpecPlugin:
         Works in any app context; the same session is returned for the whole context. Async
         configs return a session whose methods run on the portal and return plain results.
         """
-        namespace = _app_globals()
+        app_context = _app_context()
+        namespace = app_context.g.__dict__
         context: _ContextSessions | None = namespace.get(_CONTEXT)
         if context is None:
-            context = namespace[_CONTEXT] = _ContextSessions(self._states())
+            context = namespace[_CONTEXT] = _ContextSessions(self._states_for(app_context.app))
         state = context.default if key is None else self._pick(context.states, key)
         session = context.sessions.get(state.session_key)
         if session is None:
@@ -155,7 +160,7 @@ class SQLSpecPlugin:
         """The connection of database ``key``'s session: ``commit()``/``rollback()`` on it end
         the session's transaction (the driver's own connection for SQLite and psycopg)."""
         self.get_session(key)
-        namespace = _app_globals()
+        namespace = _app_context().g.__dict__
         context: _ContextSessions = namespace[_CONTEXT]
         state = context.default if key is None else self._pick(context.states, key)
         return namespace[state.connection_key]
@@ -163,7 +168,7 @@ class SQLSpecPlugin:
     # -- request lifecycle ---------------------------------------------------------------------
 
     def _after_request(self, response: Response) -> Response:
-        context: _ContextSessions | None = _app_globals().get(_CONTEXT)
+        context: _ContextSessions | None = _app_context().g.__dict__.get(_CONTEXT)
         if context is None or not context.sessions:
             return response
         status = response.status_code
@@ -195,7 +200,7 @@ class SQLSpecPlugin:
         return response
 
     def _teardown_appcontext(self, exception: BaseException | None) -> None:
-        context: _ContextSessions | None = _app_globals().pop(_CONTEXT, None)
+        context: _ContextSessions | None = _app_context().g.__dict__.pop(_CONTEXT, None)
         if context is None:
             return
         for key, session in context.sessions.items():
