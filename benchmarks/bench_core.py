@@ -19,7 +19,6 @@ PASS/MISS column is informational.
 from __future__ import annotations
 
 import argparse
-import atexit
 import gc
 import importlib.metadata
 import json
@@ -42,12 +41,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from _postgres import start_postgres  # benchmarks/ is on sys.path when run as a script
+
 from sqlspec import SQLSpec
 from sqlspec.adapters.sqlite import SqliteConfig
 from sqlspec.driver import SessionConnection, SyncDriver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
 
 Session = SyncDriver[Any]
 Row = tuple[Any, ...]
@@ -569,26 +569,6 @@ def check_same(raw: object, ours: object) -> None:
         raise AssertionError(f"raw and ours disagree: {raw!r:.200} != {ours!r:.200}")
 
 
-def start_postgres() -> tuple[str, Callable[[], None]] | None:
-    """Start a throwaway PostgreSQL with the test suite's helper; (conninfo, stop) or None."""
-    bindir = Path(os.environ.get("SQLSPEC_PG_BIN", "").strip() or DEFAULT_PG_BIN)
-    if not os.access(bindir / "initdb", os.X_OK):
-        print(f"PostgreSQL: {bindir / 'initdb'} not found; pass --pg CONNINFO to use a server")
-        return None
-    sys.path.insert(0, str(REPO_ROOT))
-    from tests.servers import _PostgresCluster
-
-    cluster = _PostgresCluster(bindir)
-    atexit.register(cluster.stop)
-    try:
-        server = cluster.start()
-    except BaseException as error:  # pytest.fail() raises a BaseException subclass
-        cluster.stop()
-        print(f"PostgreSQL: could not start a throwaway server: {error}")
-        return None
-    return server.conninfo, cluster.stop
-
-
 # ------------------------------------------------------------------------------ main
 
 
@@ -717,7 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not conninfo:
             started = start_postgres()
             if started is not None:
-                conninfo, stop = started
+                server, stop = started
+                conninfo = server.conninfo
                 print(f"PostgreSQL: throwaway server at {conninfo}")
         if conninfo:
             try:

@@ -25,7 +25,6 @@ PASS/MISS column is informational.
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import dataclasses
 import gc
@@ -49,11 +48,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _postgres import start_postgres  # benchmarks/ is on sys.path when run as a script
 from flask import Flask, abort, g, request
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
 LOOPBACK = "127.0.0.1"
 USERS = 10_000
 APP_ENV = "BENCH_FLASK_APP"  # JSON app description for gunicorn workers
@@ -445,26 +444,6 @@ def create_postgres(server_conninfo: str) -> tuple[dict[str, Any], Callable[[], 
 
     conninfo = f"{server_conninfo} options=-csearch_path={schema}"
     return {"kind": "postgres", "conninfo": conninfo}, drop
-
-
-def start_postgres() -> tuple[str, Callable[[], None]] | None:
-    """Start a throwaway PostgreSQL with the test suite's helper; (conninfo, stop) or None."""
-    bindir = Path(os.environ.get("SQLSPEC_PG_BIN", "").strip() or DEFAULT_PG_BIN)
-    if not os.access(bindir / "initdb", os.X_OK):
-        print(f"PostgreSQL: {bindir / 'initdb'} not found; pass --pg CONNINFO to use a server")
-        return None
-    sys.path.insert(0, str(REPO_ROOT))
-    from tests.servers import _PostgresCluster
-
-    cluster = _PostgresCluster(bindir)
-    atexit.register(cluster.stop)
-    try:
-        server = cluster.start()
-    except BaseException as error:  # pytest.fail() raises a BaseException subclass
-        cluster.stop()
-        print(f"PostgreSQL: could not start a throwaway server: {error}")
-        return None
-    return server.conninfo, cluster.stop
 
 
 # ------------------------------------------------------------------------------ test client
@@ -921,7 +900,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not conninfo:
             started = start_postgres()
             if started is not None:
-                conninfo, stop = started
+                server, stop = started
+                conninfo = server.conninfo
                 print(f"PostgreSQL: throwaway server at {conninfo}")
         if conninfo:
             try:

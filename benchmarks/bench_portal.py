@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiosqlite
 import asyncpg
+from _postgres import start_postgres  # benchmarks/ is on sys.path when run as a script
 
 from sqlspec import SQLSpec
 from sqlspec.adapters.aiosqlite import AiosqliteConfig
@@ -71,13 +72,14 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=500, help="operations per batch")
     args = parser.parse_args()
 
-    cluster = None
+    stop = None
     dsn = args.pg
     if dsn is None:
-        from tests.servers import _PostgresCluster
-
-        cluster = _PostgresCluster(Path("/usr/lib/postgresql/15/bin"))
-        dsn = cluster.start().dsn
+        started = start_postgres()
+        if started is None:
+            return 1
+        server, stop = started
+        dsn = server.dsn
     tmp = tempfile.TemporaryDirectory()
     spec = SQLSpec()
     try:
@@ -172,8 +174,8 @@ def main() -> int:
     finally:
         spec.close_all_pools()
         tmp.cleanup()
-        if cluster is not None:
-            cluster.stop()
+        if stop is not None:
+            stop()
 
 
 if __name__ == "__main__":
