@@ -26,6 +26,9 @@ __all__ = ("AsyncConnectionPool", "ConnectionPool", "PoolStats")
 
 logger = logging.getLogger("sqlspec.pool")
 
+#: Handed to a borrower instead of a connection: "a slot is free, open a connection yourself".
+_SLOT: Any = object()
+
 ConnT = TypeVar("ConnT")
 
 
@@ -73,16 +76,23 @@ class ConnectionPool(Generic[ConnT]):
 
     def acquire(self) -> ConnT:
         """Borrow a connection, creating one if the pool is below its maximum size."""
+        # Uncontended fast path: list.pop() is atomic, so an idle connection goes to exactly one
+        # borrower without taking the lock (close() also drains ``_idle`` pop by pop).
+        try:
+            return self._idle.pop()
+        except IndexError:
+            pass
         with self._cond:
-            if self._idle:
-                return self._idle.pop()
-            if self._closed:
-                raise PoolTimeoutError(f"{self.name}: the pool is closed")
-            if self._size >= self.max_size:
-                self._wait_for_idle()
-                if self._idle:
-                    return self._idle.pop()
-            self._size += 1
+            # Counted as waiting before looking at ``_idle``: release() appends without the
+            # lock and then notifies if anyone waits, so a connection returned between this
+            # look and the wait below is never missed.
+            self._waiting += 1
+            try:
+                got = self._idle_or_slot()
+            finally:
+                self._waiting -= 1
+        if got is not _SLOT:
+            return got  # type: ignore[no-any-return]
         try:
             return self._connect()
         except BaseException:
@@ -91,22 +101,31 @@ class ConnectionPool(Generic[ConnT]):
                 self._cond.notify()
             raise
 
-    def _wait_for_idle(self) -> None:
-        # Called with the lock held; returns with an idle connection or a free slot.
-        deadline = time.monotonic() + self.timeout
-        self._waiting += 1
-        try:
-            while not self._idle and self._size >= self.max_size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._closed:
-                    raise PoolTimeoutError(
-                        f"{self.name}: no connection became free within {self.timeout:g} s "
-                        f"(all {self.max_size} in use); raise the pool's max_size or its "
-                        f"acquire timeout, or release sessions sooner"
-                    )
-                self._cond.wait(remaining)
-        finally:
-            self._waiting -= 1
+    def _idle_or_slot(self) -> Any:
+        # Called with the lock held: an idle connection, or _SLOT once a slot for a new
+        # connection is counted in ``_size``.
+        deadline: float | None = None
+        while True:
+            if self._idle:
+                try:
+                    return self._idle.pop()
+                except IndexError:  # taken by a fast-path borrower in between
+                    continue
+            if self._closed:
+                raise PoolTimeoutError(f"{self.name}: the pool is closed")
+            if self._size < self.max_size:
+                self._size += 1
+                return _SLOT
+            if deadline is None:
+                deadline = time.monotonic() + self.timeout
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PoolTimeoutError(
+                    f"{self.name}: no connection became free within {self.timeout:g} s "
+                    f"(all {self.max_size} in use); raise the pool's max_size or its "
+                    f"acquire timeout, or release sessions sooner"
+                )
+            self._cond.wait(remaining)
 
     def release(self, conn: ConnT) -> None:
         """Return a borrowed connection; it is reset first, and closed if reset fails."""
@@ -119,12 +138,19 @@ class ConnectionPool(Generic[ConnT]):
                     "%s: discarding a connection whose reset failed", self.name, exc_info=True
                 )
                 healthy = False
-        with self._cond:
-            if healthy and not self._closed:
-                self._idle.append(conn)
-                if self._waiting:
+        if healthy and not self._closed:
+            self._idle.append(conn)
+            # Appending before reading these flags pairs with acquire() (a borrower is counted
+            # in ``_waiting`` before it looks at ``_idle``) and close() (``_closed`` is set
+            # before it drains): a waiter is always woken, and a connection put back while the
+            # pool closes is always closed, by close() or here.
+            if self._waiting:
+                with self._cond:
                     self._cond.notify()
-                return
+            if self._closed:  # set by close() since the check above
+                self._drain_idle()  # type: ignore[unreachable]
+            return
+        with self._cond:
             self._size -= 1
             self._cond.notify()
             drained = self._closed and self._size == 0
@@ -145,16 +171,28 @@ class ConnectionPool(Generic[ConnT]):
     def close(self) -> None:
         """Close idle connections now and every borrowed one as it comes back."""
         with self._cond:
-            already_closed = self._closed
+            first_close = not self._closed
             self._closed = True
-            idle, self._idle = self._idle, []
-            self._size -= len(idle)
             self._cond.notify_all()
-            drained = not already_closed and self._size == 0
-        for conn in idle:
-            self._close_quietly(conn)
-        if drained:
+            empty = first_close and self._size == 0
+        if empty:
             self._drained()
+        else:
+            self._drain_idle()
+
+    def _drain_idle(self) -> None:
+        """Close the idle connections of a closed pool (each one is popped by one caller)."""
+        while True:
+            try:
+                conn = self._idle.pop()
+            except IndexError:
+                return
+            with self._cond:
+                self._size -= 1
+                drained = self._size == 0
+            self._close_quietly(conn)
+            if drained:
+                self._drained()
 
     def _drained(self) -> None:
         """Called once, when the pool is closed and its last connection is closed."""
@@ -177,10 +215,6 @@ class ConnectionPool(Generic[ConnT]):
             self._close(conn)
         except Exception:
             logger.debug("%s: error while closing a connection", self.name, exc_info=True)
-
-
-#: Handed to a waiter instead of a connection: "a slot is free, open a connection yourself".
-_SLOT: Any = object()
 
 
 class AsyncConnectionPool(Generic[ConnT]):
