@@ -38,14 +38,21 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
 
     parameter_style = ParamStyle.QMARK
     driver_errors = (sqlite3.Error,)
-    __slots__ = ()
+    __slots__ = ("_cursor",)
+
+    def _on_acquire(self) -> None:
+        conn = self._connection
+        # Pooled connections carry one cursor for every session's statements, which saves
+        # creating a cursor per statement; other connections get one per session.
+        cursor = getattr(conn, "sqlspec_cursor", None)
+        self._cursor: sqlite3.Cursor = cursor if cursor is not None else conn.cursor()  # type: ignore[union-attr]
 
     def _begin_implicit(self, conn: sqlite3.Connection) -> None:
         if not conn.in_transaction:
-            conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
+            self._begin(conn)
 
     def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Cursor:
-        return conn.execute(sql, params)
+        return self._cursor.execute(sql, params)
 
     def _run_many(
         self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
@@ -61,7 +68,7 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
         return cursor.lastrowid
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
+        self._cursor.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
     def _in_transaction(self, conn: sqlite3.Connection) -> bool:
         return conn.in_transaction
@@ -86,6 +93,14 @@ def split_script(sql: str) -> tuple[str, ...]:
     if rest:
         statements.append(rest)
     return tuple(statements)
+
+
+class _PooledConnection(sqlite3.Connection):
+    """A pooled ``sqlite3`` connection with the cursor sessions run their statements on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sqlspec_cursor = self.cursor()
 
 
 class _AnchoredPool(ConnectionPool[sqlite3.Connection]):
@@ -139,7 +154,7 @@ class SqliteConfig(
 
     def _connect(self, database: str, uri: bool) -> sqlite3.Connection:
         kwargs = self._connect_kwargs()
-        kwargs.update(database=database, uri=uri, isolation_level=None)
+        kwargs.update(database=database, uri=uri, isolation_level=None, factory=_PooledConnection)
         kwargs.setdefault("check_same_thread", False)
         kwargs.setdefault("timeout", 5.0)
         try:
