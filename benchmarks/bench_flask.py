@@ -515,8 +515,8 @@ class GunicornServer:
                 self.worker_class,
                 "--workers",
                 str(self.workers),
-                "--threads",
-                str(self.threads),
+                # gunicorn silently turns `-k sync --threads N` (N > 1) into gthread
+                *(["--threads", str(self.threads)] if self.worker_class == "gthread" else []),
                 "--bind",
                 f"{LOOPBACK}:{self.port}",
                 "--pythonpath",
@@ -729,7 +729,7 @@ def run_gunicorn(
     threads: int,
     connections: int,
 ) -> list[Result]:
-    db = {**db, "pool_size": threads}
+    db = {**db, "pool_size": threads if worker_class == "gthread" else 1}
     servers = {
         side: GunicornServer(side, db, worker_class, workers, threads) for side in ("raw", "ours")
     }
