@@ -9,11 +9,13 @@ them itself (or binds them server-side with ``stmt_cache_size``): sqlspec never 
 SQL text. Errors are translated by MySQL error number.
 
 The pool is sqlspec's :class:`~sqlspec.pool.AsyncConnectionPool` (a connection comes back rolled
-back; one whose state is unknown after a cancelled read is closed, never reused).
+back; one whose state is unknown after a cancelled read is closed, never reused, and the statement
+it was running is stopped on the server with ``KILL`` from a new connection).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -33,6 +35,10 @@ from sqlspec.translate import for_mysql_errno, translate
 __all__ = ("AsyncmyConfig", "AsyncmyDriver", "split_mysql_script")
 
 Connection = Any  # asyncmy.connection.Connection (a compiled class without type stubs)
+
+logger = logging.getLogger("sqlspec.asyncmy")
+
+_UNKNOWN_THREAD = 1094  # ER_NO_SUCH_THREAD
 
 
 def error_class(error: BaseException) -> type[SQLSpecError]:
@@ -118,11 +124,33 @@ class AsyncmyDriver(AsyncDriver[Connection]):
         return bool(conn.get_transaction_status())
 
     async def _reset_interrupted(self, conn: Connection) -> bool:
-        # asyncmy closes a connection whose read was cancelled (the stream is out of step).
+        # asyncmy closes a connection whose read was cancelled (the stream is out of step), but
+        # the server goes on running the statement, holding its locks, until told otherwise.
         if not conn.connected:
+            await self._kill_server_thread(conn.thread_id())
             return False
         await conn.rollback()
         return True
+
+    async def _kill_server_thread(self, thread_id: int) -> None:
+        """Stop what an abandoned connection's server thread is running (``KILL`` from a new
+        connection; users may always kill their own threads)."""
+        try:
+            killer = await self.config._connect()  # type: ignore[attr-defined]
+        except SQLSpecError:
+            logger.warning("%s: could not connect to stop server thread %s", self.config, thread_id)
+            return
+        try:
+            cursor = killer.cursor()
+            await cursor.execute("KILL %s", (thread_id,))
+        except my_errors.Error as error:
+            if error.args and error.args[0] == _UNKNOWN_THREAD:
+                return  # it had already ended
+            logger.warning(
+                "%s: could not stop server thread %s", self.config, thread_id, exc_info=True
+            )
+        finally:
+            await _close(killer)
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, error_class(error))

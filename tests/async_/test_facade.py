@@ -175,6 +175,7 @@ def test_portal_timeout_cancels_and_leaves_a_healthy_connection(
             assert "discarded" in message
             with pytest.raises(SQLSpecError, match="discarded"):
                 db.select_value("SELECT 1")
+            assert _mysql_sleeps_running(spec, config) == 0  # stopped on the server with KILL
         else:
             assert "rolled back" in message
             assert not db.in_transaction
@@ -187,6 +188,24 @@ def test_portal_timeout_cancels_and_leaves_a_healthy_connection(
                 assert running == 0  # the server query was cancelled too
     with spec.provide_sync_session(config) as db:  # the next borrower is fine
         assert db.select_value("SELECT 2") == 2
+
+
+def _mysql_sleeps_running(spec: SQLSpec, config: Any) -> int:
+    """How many ``SELECT SLEEP`` statements the server is running, after at most ~2 s for a
+    KILL to take effect."""
+    deadline = time.monotonic() + 2
+    with spec.provide_sync_session(config) as db:
+        while True:
+            running = int(
+                db.select_value(
+                    "SELECT count(*) FROM information_schema.PROCESSLIST "
+                    "WHERE INFO LIKE 'SELECT SLEEP%'"
+                )
+            )
+            db.rollback()
+            if running == 0 or time.monotonic() > deadline:
+                return running
+            time.sleep(0.05)
 
 
 @pytest.mark.parametrize("adapter", POSTGRES_ADAPTERS)
