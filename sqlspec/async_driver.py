@@ -79,6 +79,7 @@ class AsyncDriver(Generic[ConnT]):
         "_busy",
         "_closed_message",
         "_connection",
+        "_connection_view",
         "_log",
         "_lost",
         "_pool",
@@ -92,6 +93,7 @@ class AsyncDriver(Generic[ConnT]):
     ) -> None:
         self.config = config
         self._connection: ConnT | None = connection
+        self._connection_view: SessionConnection | None = None
         self._pool: AsyncPool[ConnT] | None = None
         self._rewrite = config.statement_config.rewrite_parameters
         # True while an operation is under way on the connection; still True afterwards means
@@ -142,7 +144,7 @@ class AsyncDriver(Generic[ConnT]):
     def connection(self) -> Any:
         """The connection for driver-level calls; ``await session.connection.commit()`` /
         ``rollback()`` end this session's transaction."""
-        return SessionConnection(self, self._open_connection())
+        return _view_of(self, self._open_connection())
 
     @property
     def closed(self) -> bool:
@@ -397,6 +399,15 @@ class AsyncDriver(Generic[ConnT]):
         return translate(error, SQLSpecError)
 
 
+def _view_of(session: Any, conn: Any) -> SessionConnection:
+    """The session's connection as handed out: one object for as long as the session holds
+    that connection (``session.connection is session.connection``)."""
+    view: SessionConnection | None = session._connection_view
+    if view is None or view.raw is not conn:
+        view = session._connection_view = SessionConnection(session, conn)
+    return view
+
+
 class PortalSession:
     """The sync session API over an :class:`AsyncDriver`, for sync code (Flask views).
 
@@ -407,7 +418,7 @@ class PortalSession:
     (or its connection discarded) and :class:`~sqlspec.exceptions.PortalTimeoutError` is raised.
     """
 
-    __slots__ = ("_call", "_portal", "_session", "_timeout", "config")
+    __slots__ = ("_call", "_connection_view", "_portal", "_session", "_timeout", "config")
 
     def __init__(
         self,
@@ -423,6 +434,7 @@ class PortalSession:
         session._closed_message = CLOSED_SESSION_MESSAGE
         self.config = session.config
         self._portal = portal
+        self._connection_view: SessionConnection | None = None
         self._call = portal.call
         self._timeout = session.config.portal_timeout if timeout is None else timeout
 
@@ -498,7 +510,7 @@ class PortalSession:
     def connection(self) -> Any:
         """The driver connection; its ``commit()``/``rollback()`` end this session's transaction
         (run on the portal, so they work from sync code for every adapter)."""
-        return SessionConnection(self, self._session._open_connection())
+        return _view_of(self, self._session._open_connection())
 
     @property
     def in_transaction(self) -> bool:
