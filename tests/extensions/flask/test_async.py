@@ -1,13 +1,14 @@
 """The Flask extension on the async adapters (asyncpg, aiosqlite, psycopg async, asyncmy).
 
 A sync Flask view calls ``plugin.get_session()`` and gets the sync facade of an async session:
-each call runs on the portal's event loop and returns plain results. These tests mirror the sync
-suite (``test_lifecycle.py``, ``test_commit_failure.py``, ``test_load.py``,
-``test_observability.py``) on every async adapter: the guide's "Async Adapters" example run
-verbatim, the commit policy of every mode, a COMMIT that fails, clean-up on every exit path (and
-after 1000 mixed requests), sync and async databases in one request, many threads through one
-portal, the portal timeout (of a statement and of a borrow from an exhausted pool), laziness (no
-pool, and no portal thread for sync-only apps) and statement logging.
+each call runs on the portal's event loop and returns plain results. The request lifecycle and
+the 1000 mixed requests hold for every adapter and run on these too (``test_lifecycle.py``,
+``test_load.py``). Here is what belongs to the async adapters: the guide's "Async Adapters"
+example run verbatim, sync and async databases in one request, ``isolated()`` refusing async
+configs, many threads through one portal, the portal timeout (of a statement and of a borrow
+from an exhausted pool) and the portal thread (started at ``init_app``, never for sync-only
+apps). A COMMIT that fails and statement logging are checked here on the async adapters and in
+``test_commit_failure.py`` and ``test_observability.py`` on the sync ones.
 
 What a request left behind is always read through a fresh session (committed data only).
 """
@@ -16,26 +17,21 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import subprocess
 import sys
 import textwrap
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import click
 import psycopg
 import pytest
-from flask import Flask, Response, abort, request, stream_with_context
-from flask.cli import with_appcontext
+from flask import Flask
 
-from sqlspec import SQLSpec, SQLSpecError
-from sqlspec.adapters.sqlite import SqliteConfig
+from sqlspec import SQLSpec
 from sqlspec.async_driver import PortalSession
 from sqlspec.exceptions import ConnectionError as SQLSpecConnectionError
 from sqlspec.exceptions import (
@@ -45,48 +41,30 @@ from sqlspec.exceptions import (
 )
 from sqlspec.extensions.flask import SQLSpecPlugin
 from sqlspec.portal import get_portal
-from tests.extensions.flask.async_helpers import (
-    ADAPTERS,
+from tests.extensions.flask.conftest import MakeConfig
+from tests.extensions.flask.helpers import (
+    ASYNC_BACKENDS,
     ITEMS_DDL,
     PORTAL_THREAD,
-    POSTGRES_ADAPTERS,
+    POSTGRES_ASYNC_BACKENDS,
     Backend,
+    add_write_route,
+    backend_fixture,
     count,
     in_use,
     mariadb_query,
-    open_backend,
+    new_app,
     portal_threads,
     run_sql,
     tags,
 )
-from tests.extensions.flask.helpers import add_write_route, new_app
 from tests.servers import PostgresServer
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "flask.md"
 
-MakeAsync = Callable[..., Any]
-
-
-@pytest.fixture(params=ADAPTERS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from open_backend(request, str(request.param), tmp_path)
-
-
-@pytest.fixture(params=POSTGRES_ADAPTERS)
-def pg_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield from open_backend(request, str(request.param), tmp_path)
-
-
-@pytest.fixture
-def make_async(backend: Backend, spec: SQLSpec) -> MakeAsync:
-    """Build and register a config of the test's adapter; keywords are its Flask settings
-    (``pool=`` pool settings, ``portal_timeout=``)."""
-
-    def make(**settings: Any) -> Any:
-        return spec.add_config(backend.make(**settings))
-
-    return make
+backend = backend_fixture(ASYNC_BACKENDS)
+on_async_postgres = pytest.mark.parametrize("backend", POSTGRES_ASYNC_BACKENDS, indirect=True)
 
 
 # =========================================================================== the guide
@@ -216,122 +194,6 @@ def test_guide_async_example(guide_database: str, backend: Backend) -> None:
         namespace["sqlspec"].close_all_pools()
 
 
-# =========================================================================== commit policy
-
-POLICY_GROUPS = [
-    # (commit_mode, extra settings, {status: committed})
-    (
-        "autocommit",
-        {},
-        {200: True, 201: True, 204: True, 299: True, 301: False, 302: False, 400: False}
-        | {404: False, 500: False},
-    ),
-    (
-        "autocommit_include_redirect",
-        {},
-        {200: True, 302: True, 303: True, 399: True, 400: False, 500: False},
-    ),
-    ("autocommit", {"extra_commit_statuses": {409, 302}}, {409: True, 302: True, 400: False}),
-    ("autocommit", {"extra_rollback_statuses": {201}}, {201: False, 200: True}),
-    ("autocommit_include_redirect", {"extra_rollback_statuses": {302}}, {302: False, 301: True}),
-    ("autocommit_include_redirect", {"extra_commit_statuses": {418}}, {418: True, 404: False}),
-    ("manual", {}, {200: False, 201: False, 302: False, 400: False}),
-]
-
-
-@pytest.mark.parametrize(
-    ("mode", "extra", "expected"),
-    POLICY_GROUPS,
-    ids=[f"{mode}-{'-'.join(sorted(extra)) or 'plain'}" for mode, extra, _ in POLICY_GROUPS],
-)
-def test_commit_policy(
-    make_async: MakeAsync,
-    spec: SQLSpec,
-    mode: str,
-    extra: dict[str, Any],
-    expected: dict[int, bool],
-) -> None:
-    config = make_async(commit_mode=mode, **extra)
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-    add_write_route(app, plugin)
-    client = app.test_client()
-
-    for status in expected:
-        assert client.post(f"/write/{status}?tag=s{status}").status_code == status
-        assert in_use(config) == 0
-
-    assert tags(config) == sorted(f"s{status}" for status, kept in expected.items() if kept)
-
-
-def test_manual_mode_commit_through_connection(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async(commit_mode="manual")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.post("/items")
-    def create() -> tuple[dict[str, Any], int]:
-        db = plugin.get_session()
-        db.execute("INSERT INTO items (tag) VALUES ('kept')")
-        connection = plugin.get_connection()
-        assert connection is plugin.get_connection()
-        connection.commit()  # sync, even on an async driver: it runs on the portal
-        db.execute("INSERT INTO items (tag) VALUES ('undone')")
-        plugin.get_connection().rollback()
-        db.execute("INSERT INTO items (tag) VALUES ('lost')")  # never committed
-        return {"in_transaction": db.in_transaction}, 201
-
-    response = app.test_client().post("/items")
-
-    assert (response.status_code, response.json) == (201, {"in_transaction": True})
-    assert tags(config) == ["kept"]
-    assert in_use(config) == 0
-
-
-def test_manual_mode_session_commit(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async()  # manual is the default
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.post("/items/<tag>")
-    def create(tag: str) -> tuple[str, int]:
-        db = plugin.get_session()
-        db.execute("INSERT INTO items (tag) VALUES (?)", (tag,))
-        if request.args.get("commit"):
-            db.commit()
-        return "", 400  # the status never commits or rolls back in manual mode
-
-    client = app.test_client()
-    assert client.post("/items/a?commit=1").status_code == 400
-    assert client.post("/items/b").status_code == 400
-
-    assert tags(config) == ["a"]
-    assert in_use(config) == 0
-
-
-def test_autocommit_2xx_commits_and_400_really_undoes(make_async: MakeAsync, spec: SQLSpec) -> None:
-    # Several statements per request; asyncpg runs statements on their own unless the session
-    # opened a transaction, so a 400 must undo all of them, not just the last.
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.post("/batch/<int:status>")
-    def batch(status: int) -> tuple[dict[str, int], int]:
-        db = plugin.get_session()
-        for n in range(3):
-            db.execute("INSERT INTO items (tag) VALUES (?)", (f"{status}-{n}",))
-        return {"seen": db.select_value("SELECT COUNT(*) FROM items")}, status
-
-    client = app.test_client()
-    assert client.post("/batch/201").json == {"seen": 3}
-    assert client.post("/batch/400").json == {"seen": 6}  # its own rows were visible to it
-
-    assert tags(config) == ["201-0", "201-1", "201-2"]
-    assert count(config, "items") == 3
-    assert in_use(config) == 0
-
-
 # =========================================================================== commit failure
 
 FK_SCHEMA = (
@@ -387,8 +249,8 @@ def commit_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
 
 
 @pytest.fixture
-def fk_config(make_async: MakeAsync, backend: Backend) -> Any:
-    config = make_async(commit_mode="autocommit")
+def fk_config(make_config: MakeConfig, backend: Backend) -> Any:
+    config = make_config(commit_mode="autocommit")
     run_sql(config, *(MARIADB_SCHEMA if backend.name == "asyncmy" else FK_SCHEMA))
     return config
 
@@ -451,238 +313,15 @@ def test_failed_commit_is_raised_in_testing_mode(
     assert count(fk_config, "children") == 1
 
 
-# =========================================================================== clean-up
-
-MODES = ("manual", "autocommit", "autocommit_include_redirect")
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_propagating_exception_rolls_back_and_releases(
-    make_async: MakeAsync, spec: SQLSpec, mode: str
-) -> None:
-    # app.testing: PROPAGATE_EXCEPTIONS, Flask skips after_request; teardown still cleans up.
-    config = make_async(commit_mode=mode)
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.post("/items")
-    def create() -> None:
-        db = plugin.get_session()
-        db.execute("INSERT INTO items (tag) VALUES ('committed')")
-        db.commit()
-        db.execute("INSERT INTO items (tag) VALUES ('lost')")
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError, match="boom"):
-        app.test_client().post("/items")
-
-    assert tags(config) == ["committed"]
-    assert in_use(config) == 0
-
-
-def test_unhandled_exception_is_a_500_and_rolls_back(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec, testing=False)
-    app.logger.disabled = True
-
-    @app.post("/items")
-    def create() -> None:
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
-        raise RuntimeError("boom")
-
-    assert app.test_client().post("/items").status_code == 500
-    assert tags(config) == []
-    assert in_use(config) == 0
-
-
-@pytest.mark.parametrize("status", [404, 409])
-def test_abort_rolls_back_and_releases(make_async: MakeAsync, spec: SQLSpec, status: int) -> None:
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.post("/items")
-    def create() -> None:
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
-        abort(status)
-
-    assert app.test_client().post("/items").status_code == status
-    assert tags(config) == []
-    assert in_use(config) == 0
-
-
-def test_errorhandler_turning_an_exception_into_201_commits(
-    make_async: MakeAsync, spec: SQLSpec
-) -> None:
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    class AlreadyDone(Exception):
-        pass
-
-    @app.errorhandler(AlreadyDone)
-    def already_done(error: AlreadyDone) -> tuple[dict[str, bool], int]:
-        return {"created": True}, 201
-
-    @app.post("/items")
-    def create() -> None:
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('kept')")
-        raise AlreadyDone
-
-    assert app.test_client().post("/items").status_code == 201
-    assert tags(config) == ["kept"]
-    assert in_use(config) == 0
-
-
-def test_errorhandler_turning_an_exception_into_409_rolls_back(
-    make_async: MakeAsync, spec: SQLSpec
-) -> None:
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.errorhandler(KeyError)
-    def conflict(error: KeyError) -> tuple[dict[str, str], int]:
-        return {"error": "conflict"}, 409
-
-    @app.post("/items")
-    def create() -> None:
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
-        raise KeyError("tag")
-
-    assert app.test_client().post("/items").status_code == 409
-    assert tags(config) == []
-    assert in_use(config) == 0
-
-
-def test_failing_statement_rolls_back_the_request(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, "CREATE TABLE items (tag VARCHAR(100) NOT NULL UNIQUE)")
-    app, plugin = new_app(spec, testing=False)
-    app.logger.disabled = True
-
-    @app.post("/items")
-    def create() -> tuple[str, int]:
-        db = plugin.get_session()
-        db.execute("INSERT INTO items (tag) VALUES (?)", (request.args["tag"],))
-        db.execute("INSERT INTO items (tag) VALUES ('dup')")
-        return "", 201
-
-    client = app.test_client()
-    assert client.post("/items?tag=a").status_code == 201
-    assert client.post("/items?tag=b").status_code == 500  # 'dup' again: unique violation
-    assert client.post("/items?tag=c").status_code == 500
-    assert tags(config) == ["a", "dup"]
-    assert in_use(config) == 0
-
-
-def test_streamed_response_releases_after_streaming(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.get("/stream")
-    def stream() -> Response:
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('before')")
-
-        def rows() -> Iterator[str]:
-            db = plugin.get_session()
-            db.execute("INSERT INTO items (tag) VALUES ('during')")  # after the 200's commit
-            for row in db.select("SELECT tag FROM items ORDER BY tag"):
-                yield row["tag"] + ","
-            yield f"in_use={in_use(config)}"
-
-        return Response(stream_with_context(rows()))
-
-    response = app.test_client().get("/stream")
-    body = response.get_data(as_text=True)
-    response.close()
-
-    assert body == "before,during,in_use=1"
-    assert in_use(config) == 0
-    assert tags(config) == ["before"]
-
-
-def test_stream_failing_midway_releases(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
-
-    @app.get("/stream")
-    def stream() -> Response:
-        def rows() -> Iterator[str]:
-            plugin.get_session().execute("INSERT INTO items (tag) VALUES ('during')")
-            yield "first,"
-            raise RuntimeError("stream broke")
-
-        return Response(stream_with_context(rows()))
-
-    response = app.test_client().get("/stream")
-    with pytest.raises(RuntimeError, match="stream broke"):
-        response.get_data()
-    response.close()
-
-    assert in_use(config) == 0
-    assert tags(config) == []
-
-
-def test_view_session_is_not_usable_after_the_view_returned(
-    make_async: MakeAsync, spec: SQLSpec
-) -> None:
-    # Mirrors test_lifecycle's test: Flask tears the app context down when the view returns
-    # and pushes it again while streaming; the view's session was released.
-    config = make_async(commit_mode="autocommit")
-    app, plugin = new_app(spec)
-
-    @app.get("/stream")
-    def stream() -> Response:
-        db = plugin.get_session()
-
-        def rows() -> Iterator[str]:
-            yield str(db.select_value("SELECT 1"))
-
-        return Response(stream_with_context(rows()))
-
-    with pytest.raises(SQLSpecError, match="session is closed") as raised:
-        app.test_client().get("/stream").get_data()
-    assert in_use(config) == 0
-    assert "plugin.get_session()" in str(raised.value)
-    assert "async with" not in str(raised.value)
-
-
-def test_get_session_in_cli_command(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async()
-    app, plugin = new_app(spec)
-
-    @click.command("answer")
-    @with_appcontext
-    def answer() -> None:
-        click.echo(plugin.get_session().select_value("SELECT 6 * 7"))
-        click.echo(in_use(config))
-
-    app.cli.add_command(answer)
-
-    result = app.test_cli_runner().invoke(args=["answer"])
-
-    assert (result.exit_code, result.output) == (0, "42\n1\n"), result.output
-    assert in_use(config) == 0
+# =========================================================================== sync and async
 
 
 def test_sync_and_async_databases_in_one_request(
-    backend: Backend, spec: SQLSpec, tmp_path: Path
+    backend: Backend, sqlite_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    main = spec.add_config(
-        SqliteConfig(
-            pool_config={"database": str(tmp_path / "main.db")},
-            extension_config={"flask": {"session_key": "main", "commit_mode": "autocommit"}},
-        )
-    )
+    main = sqlite_config("main", session_key="main", commit_mode="autocommit")
     other = spec.add_config(backend.make(session_key="other", commit_mode="autocommit"))
-    with main.provide_session() as session:
-        session.execute(ITEMS_DDL)
-        session.commit()
+    run_sql(main, ITEMS_DDL)
     run_sql(other, ITEMS_DDL)
     app, plugin = new_app(spec)
 
@@ -696,15 +335,14 @@ def test_sync_and_async_databases_in_one_request(
     assert client.post("/both/201").status_code == 201
     assert client.post("/both/400").status_code == 400
 
-    with main.provide_session() as session:
-        assert [row["tag"] for row in session.select("SELECT tag FROM items")] == ["201"]
+    assert tags(main) == ["201"]
     assert tags(other) == ["201"]
     assert (in_use(main), in_use(other)) == (0, 0)
     assert not isinstance(main.provide_sync_session(), PortalSession)
 
 
-def test_isolated_rejects_async_configs(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async()
+def test_isolated_rejects_async_configs(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config()
     app, plugin = new_app(spec)
 
     with (
@@ -716,96 +354,18 @@ def test_isolated_rejects_async_configs(make_async: MakeAsync, spec: SQLSpec) ->
     assert config._pool is None
 
 
-# --------------------------------------------------------------------------- 1000 requests
-
-MIXED_STATUS = {"created": 201, "bad": 400, "crash": 500, "aborted": 404, "stream": 200}
-MIXED_REQUESTS = {"asyncpg": 1000, "psycopg_async": 1000, "aiosqlite": 1000, "asyncmy": 1000}
-
-
-def mixed_app(spec: SQLSpec) -> Flask:
-    app, plugin = new_app(spec, testing=False)
-    app.logger.disabled = True  # the expected 500s would each log a traceback
-
-    def insert(tag: str) -> None:
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES (?)", (tag,))
-
-    @app.post("/created/<tag>")
-    def created(tag: str) -> tuple[str, int]:
-        insert(tag)
-        return "", 201
-
-    @app.post("/bad/<tag>")
-    def bad(tag: str) -> tuple[str, int]:
-        insert(tag)
-        return "", 400
-
-    @app.post("/crash/<tag>")
-    def crash(tag: str) -> None:
-        insert(tag)
-        raise RuntimeError("boom")
-
-    @app.post("/aborted/<tag>")
-    def aborted(tag: str) -> None:
-        insert(tag)
-        abort(404)
-
-    @app.get("/stream/<tag>")
-    def stream(tag: str) -> Response:
-        def chunks() -> Iterator[str]:
-            insert(tag)  # written while streaming, after the commit decision: rolled back
-            yield "a"
-            yield "b"
-
-        return Response(stream_with_context(chunks()))
-
-    return app
-
-
-def test_mixed_requests_leave_only_201_rows(
-    make_async: MakeAsync, spec: SQLSpec, backend: Backend
-) -> None:
-    config = make_async(commit_mode="autocommit", pool={"max_size": 4})
-    run_sql(config, ITEMS_DDL)
-    app = mixed_app(spec)
-    total = MIXED_REQUESTS[backend.name]
-    rng = random.Random(total)
-    plan = [(rng.choice(list(MIXED_STATUS)), f"r{i}") for i in range(total)]
-
-    def send(item: tuple[str, str]) -> tuple[str, str, int]:
-        kind, tag = item
-        client = app.test_client()
-        if kind == "stream":
-            response = client.get(f"/stream/{tag}")
-            assert response.get_data() == b"ab"
-            response.close()
-        else:
-            response = client.post(f"/{kind}/{tag}")
-        return kind, tag, response.status_code
-
-    with ThreadPoolExecutor(4) as executor:
-        results = list(executor.map(send, plan, timeout=60))
-
-    assert [status for _, _, status in results] == [MIXED_STATUS[kind] for kind, _ in plan]
-    assert min(Counter(kind for kind, _ in plan).values()) > total // 10
-    stats = config.pool_stats()
-    assert (stats.in_use, stats.waiting) == (0, 0), stats
-    assert stats.size <= 4
-    expected = sorted(tag for _, tag, status in results if status == 201)
-    assert count(config, "items") == len(expected)
-    assert tags(config) == expected
-
-
 # =========================================================================== threads, one portal
 
 LOAD_THREADS = 16
 LOAD_INSERTS = 50
 
 
-def test_threads_share_one_portal(pg_backend: Backend, spec: SQLSpec) -> None:
+@on_async_postgres
+def test_threads_share_one_portal(backend: Backend, spec: SQLSpec) -> None:
     config = spec.add_config(
-        pg_backend.make(commit_mode="autocommit", pool={"min_size": 1, "max_size": 8})
+        backend.make(commit_mode="autocommit", pool={"min_size": 1, "max_size": 8})
     )
-    run_sql(config, f"CREATE TABLE items (id {pg_backend.serial}, tag VARCHAR(100) NOT NULL)")
+    run_sql(config, f"CREATE TABLE items (id {backend.serial}, tag VARCHAR(100) NOT NULL)")
     app, plugin = new_app(spec)
 
     @app.post("/items/<tag>")
@@ -968,11 +528,12 @@ def test_portal_timeout_while_borrowing_from_an_exhausted_pool(
     assert in_use(config) == 0
 
 
-def test_slow_request_does_not_hold_up_the_others(pg_backend: Backend, spec: SQLSpec) -> None:
+@on_async_postgres
+def test_slow_request_does_not_hold_up_the_others(backend: Backend, spec: SQLSpec) -> None:
     # One portal loop serves every thread: a request waiting on the server must not block it.
-    config = spec.add_config(pg_backend.make(pool={"min_size": 2, "max_size": 4}))
+    config = spec.add_config(backend.make(pool={"min_size": 2, "max_size": 4}))
     app, plugin = new_app(spec)
-    assert pg_backend.postgres is not None
+    assert backend.postgres is not None
 
     @app.get("/slow")
     def slow() -> str:
@@ -986,9 +547,9 @@ def test_slow_request_does_not_hold_up_the_others(pg_backend: Backend, spec: SQL
     with ThreadPoolExecutor(1) as executor:
         pending = executor.submit(lambda: app.test_client().get("/slow").data)
         deadline = time.monotonic() + 1
-        while not active_sleeps(pg_backend.postgres) and time.monotonic() < deadline:
+        while not active_sleeps(backend.postgres) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert active_sleeps(pg_backend.postgres) == 1
+        assert active_sleeps(backend.postgres) == 1
         started = time.monotonic()
         client = app.test_client()
         answers = [client.get("/fast").data for _ in range(20)]
@@ -1001,52 +562,11 @@ def test_slow_request_does_not_hold_up_the_others(pg_backend: Backend, spec: SQL
     assert in_use(config) == 0
 
 
-# =========================================================================== laziness
+# =========================================================================== portal thread
 
 
-def test_route_without_database_borrows_nothing(make_async: MakeAsync, spec: SQLSpec) -> None:
-    config = make_async(commit_mode="autocommit")
-    app, plugin = new_app(spec)
-
-    @app.route("/ping")
-    def ping() -> str:
-        return "pong"
-
-    client = app.test_client()
-    for _ in range(20):
-        assert client.get("/ping").data == b"pong"
-
-    assert config._pool is None  # the pool was never even created
-    assert config.pool_stats().size == 0
-    assert plugin.pool_stats()["default"]["in_use"] == 0
-    assert [thread.name for thread in portal_threads()] == [PORTAL_THREAD]
-
-
-def test_session_is_borrowed_on_first_use_and_released_at_teardown(
-    make_async: MakeAsync, spec: SQLSpec
-) -> None:
-    config = make_async()
-    app, plugin = new_app(spec)
-
-    @app.route("/value")
-    def value() -> dict[str, Any]:
-        before = in_use(config)
-        answer = plugin.get_session().select_value("SELECT 41 + 1")
-        same = plugin.get_session() is plugin.get_session("default")
-        return {"before": before, "during": in_use(config), "answer": answer, "same": same}
-
-    expected = {"before": 0, "during": 1, "answer": 42, "same": True}
-    assert app.test_client().get("/value").json == expected
-    assert in_use(config) == 0
-
-    with app.app_context():
-        assert plugin.get_session().select_value("SELECT 1") == 1
-        assert in_use(config) == 1
-    assert in_use(config) == 0
-
-
-def test_portal_thread_starts_at_init_app(make_async: MakeAsync, spec: SQLSpec) -> None:
-    make_async()
+def test_portal_thread_starts_at_init_app(make_config: MakeConfig, spec: SQLSpec) -> None:
+    make_config()
     SQLSpecPlugin(spec, Flask("portal_at_init"))
 
     assert get_portal().running
@@ -1153,9 +673,9 @@ def test_async_config_starts_the_portal_at_init_app_in_a_fresh_interpreter(
 
 
 def test_statements_are_logged_with_the_endpoint(
-    make_async: MakeAsync, spec: SQLSpec, caplog: pytest.LogCaptureFixture
+    make_config: MakeConfig, spec: SQLSpec, caplog: pytest.LogCaptureFixture
 ) -> None:
-    make_async()
+    make_config()
     app, plugin = new_app(spec)
 
     @app.route("/answer")

@@ -1,5 +1,10 @@
 """Request lifecycle: sessions are borrowed lazily, released at teardown on every path, and in
-the automatic modes committed or rolled back by the final response status."""
+the automatic modes committed or rolled back by the final response status.
+
+Every test runs on every adapter, sync and async (``ALL_BACKENDS``): on an async one the plugin
+hands a sync view the portal facade of an async session, and the same behaviour must hold.
+What a request left behind is always read through a fresh session (committed data only).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,36 @@ from typing import Any
 
 import click
 import pytest
-from flask import Response, abort, request, stream_with_context
+from flask import Flask, Response, abort, request, stream_with_context
 from flask.cli import with_appcontext
 
 from sqlspec import SQLSpec, SQLSpecError
+from sqlspec.exceptions import ImproperConfigurationError
+from sqlspec.extensions.flask import SQLSpecPlugin
 from tests.extensions.flask.conftest import MakeConfig
 from tests.extensions.flask.helpers import (
+    ALL_BACKENDS,
     ITEMS_DDL,
+    PORTAL_THREAD,
+    Backend,
     add_write_route,
+    backend_fixture,
+    count,
     in_use,
     new_app,
+    portal_threads,
     run_sql,
     tags,
 )
 
+backend = backend_fixture(ALL_BACKENDS)
+
 # --------------------------------------------------------------------------- laziness
 
 
-def test_route_without_database_borrows_nothing(make_config: MakeConfig, spec: SQLSpec) -> None:
+def test_route_without_database_borrows_nothing(
+    make_config: MakeConfig, spec: SQLSpec, backend: Backend
+) -> None:
     config = make_config(commit_mode="autocommit")
     app, plugin = new_app(spec)
 
@@ -37,8 +54,12 @@ def test_route_without_database_borrows_nothing(make_config: MakeConfig, spec: S
     for _ in range(20):
         assert client.get("/ping").data == b"pong"
 
-    assert config.pool_stats().size == 0  # the pool was never even created
-    assert plugin.pool_stats()["default"]["size"] == 0
+    assert config._pool is None  # the pool was never even created
+    assert config.pool_stats().size == 0
+    stats = plugin.pool_stats()["default"]
+    assert (stats["size"], stats["in_use"]) == (0, 0)
+    if backend.is_async:  # the portal started at init_app, and nothing else did
+        assert [thread.name for thread in portal_threads()] == [PORTAL_THREAD]
 
 
 def test_session_is_borrowed_on_first_use_and_released_at_teardown(
@@ -51,9 +72,16 @@ def test_session_is_borrowed_on_first_use_and_released_at_teardown(
     def value() -> dict[str, Any]:
         before = in_use(config)
         answer = plugin.get_session().select_value("SELECT 41 + 1")
-        return {"before": before, "during": in_use(config), "answer": answer}
+        same = plugin.get_session() is plugin.get_session("default")
+        return {"before": before, "during": in_use(config), "answer": answer, "same": same}
 
-    assert app.test_client().get("/value").json == {"before": 0, "during": 1, "answer": 42}
+    expected = {"before": 0, "during": 1, "answer": 42, "same": True}
+    assert app.test_client().get("/value").json == expected
+    assert in_use(config) == 0
+
+    with app.app_context():  # after a request, an app context borrows its own
+        assert plugin.get_session().select_value("SELECT 1") == 1
+        assert in_use(config) == 1
     assert in_use(config) == 0
 
 
@@ -67,8 +95,8 @@ def test_get_session_in_app_context_block(make_config: MakeConfig, spec: SQLSpec
     assert in_use(config) == 0
 
 
-def test_get_session_in_cli_command(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
-    config = sqlite_config()
+def test_get_session_in_cli_command(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config()
     app, plugin = new_app(spec)
 
     @click.command("answer")
@@ -81,36 +109,42 @@ def test_get_session_in_cli_command(sqlite_config: MakeConfig, spec: SQLSpec) ->
 
     result = app.test_cli_runner().invoke(args=["answer"])
 
-    assert (result.exit_code, result.output) == (0, "42\n1\n")
+    assert (result.exit_code, result.output) == (0, "42\n1\n"), result.output
     assert in_use(config) == 0
 
 
-def test_get_session_outside_app_context_raises(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
-    sqlite_config()
+def test_get_session_outside_app_context_raises(make_config: MakeConfig, spec: SQLSpec) -> None:
+    make_config()
     _, plugin = new_app(spec)
 
     with pytest.raises(SQLSpecError, match="needs an application context"):
         plugin.get_session()
 
 
-def test_one_session_and_connection_per_request(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
-    config = sqlite_config()
+def test_one_session_and_connection_per_request(
+    make_config: MakeConfig, spec: SQLSpec, backend: Backend
+) -> None:
+    # min_size 0: the pool opens no connection of its own (psycopg_pool would open its first
+    # one in the background and may grow past it while the request waits), so its size counts
+    # the request's connections.
+    config = make_config(pool={"min_size": 0})
     app, plugin = new_app(spec)
 
     @app.route("/same")
     def same() -> dict[str, bool]:
         session = plugin.get_session()
+        connection = plugin.get_connection()
         return {
             "session": session is plugin.get_session() is plugin.get_session("default"),
-            "connection": plugin.get_connection() is session.connection,
+            "connection": connection is plugin.get_connection() is session.connection,
         }
 
     assert app.test_client().get("/same").json == {"session": True, "connection": True}
     assert config.pool_stats().size == 1
 
 
-def test_each_request_gets_a_fresh_session(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
-    sqlite_config()
+def test_each_request_gets_a_fresh_session(make_config: MakeConfig, spec: SQLSpec) -> None:
+    make_config()
     app, plugin = new_app(spec)
     seen: list[Any] = []
 
@@ -148,40 +182,81 @@ POLICY = [
     ("autocommit_include_redirect", {}, 500, False),
     ("autocommit", {"extra_commit_statuses": {409}}, 409, True),
     ("autocommit", {"extra_commit_statuses": {302}}, 302, True),
+    ("autocommit", {"extra_commit_statuses": {409, 302}}, 409, True),
+    ("autocommit", {"extra_commit_statuses": {409, 302}}, 302, True),
+    ("autocommit", {"extra_commit_statuses": {409, 302}}, 400, False),
     ("autocommit", {"extra_rollback_statuses": {201}}, 201, False),
     ("autocommit", {"extra_rollback_statuses": {201}}, 200, True),
     ("autocommit_include_redirect", {"extra_rollback_statuses": {302}}, 302, False),
     ("autocommit_include_redirect", {"extra_rollback_statuses": {302}}, 301, True),
     ("autocommit_include_redirect", {"extra_commit_statuses": {418}}, 418, True),
+    ("autocommit_include_redirect", {"extra_commit_statuses": {418}}, 404, False),
     ("manual", {}, 200, False),
     ("manual", {}, 201, False),
+    ("manual", {}, 302, False),
+    ("manual", {}, 400, False),
 ]
 
 
-@pytest.mark.parametrize(("mode", "extra", "status", "committed"), POLICY)
+def policy_id(mode: str, extra: dict[str, set[int]], status: int, committed: bool) -> str:
+    """E.g. ``autocommit+extra_commit_statuses=302,409-400-rolls_back``."""
+    settings = "".join(
+        f"+{key}={','.join(map(str, sorted(statuses)))}" for key, statuses in extra.items()
+    )
+    return f"{mode}{settings}-{status}-{'commits' if committed else 'rolls_back'}"
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra", "status", "committed"), POLICY, ids=[policy_id(*row) for row in POLICY]
+)
 def test_commit_policy(
-    sqlite_config: MakeConfig,
+    make_config: MakeConfig,
     spec: SQLSpec,
     mode: str,
     extra: dict[str, Any],
     status: int,
     committed: bool,
 ) -> None:
-    config = sqlite_config(commit_mode=mode, **extra)
+    config = make_config(commit_mode=mode, **extra)
     run_sql(config, ITEMS_DDL)
     app, plugin = new_app(spec)
     add_write_route(app, plugin)
 
     assert app.test_client().post(f"/write/{status}?tag=t").status_code == status
 
+    assert in_use(config) == 0
     assert tags(config) == (["t"] if committed else [])
+
+
+def test_autocommit_2xx_commits_and_400_really_undoes(
+    make_config: MakeConfig, spec: SQLSpec
+) -> None:
+    # Several statements per request; asyncpg runs statements on their own unless the session
+    # opened a transaction, so a 400 must undo all of them, not just the last.
+    config = make_config(commit_mode="autocommit")
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.post("/batch/<int:status>")
+    def batch(status: int) -> tuple[dict[str, int], int]:
+        db = plugin.get_session()
+        for n in range(3):
+            db.execute("INSERT INTO items (tag) VALUES (?)", (f"{status}-{n}",))
+        return {"seen": db.select_value("SELECT COUNT(*) FROM items")}, status
+
+    client = app.test_client()
+    assert client.post("/batch/201").json == {"seen": 3}
+    assert client.post("/batch/400").json == {"seen": 6}  # its own rows were visible to it
+
+    assert tags(config) == ["201-0", "201-1", "201-2"]
+    assert count(config, "items") == 3
     assert in_use(config) == 0
 
 
 def test_errorhandler_turning_an_exception_into_201_commits(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    config = sqlite_config(commit_mode="autocommit")
+    config = make_config(commit_mode="autocommit")
     run_sql(config, ITEMS_DDL)
     app, plugin = new_app(spec)
 
@@ -199,12 +274,13 @@ def test_errorhandler_turning_an_exception_into_201_commits(
 
     assert app.test_client().post("/items").status_code == 201
     assert tags(config) == ["kept"]
+    assert in_use(config) == 0
 
 
 def test_errorhandler_turning_an_exception_into_409_rolls_back(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    config = sqlite_config(commit_mode="autocommit")
+    config = make_config(commit_mode="autocommit")
     run_sql(config, ITEMS_DDL)
     app, plugin = new_app(spec)
 
@@ -223,9 +299,9 @@ def test_errorhandler_turning_an_exception_into_409_rolls_back(
 
 
 def test_after_request_hook_registered_later_sets_the_final_status(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    config = sqlite_config(commit_mode="autocommit")
+    config = make_config(commit_mode="autocommit")
     run_sql(config, ITEMS_DDL)
     app, plugin = new_app(spec)
     add_write_route(app, plugin)
@@ -240,13 +316,9 @@ def test_after_request_hook_registered_later_sets_the_final_status(
 
 
 def test_after_request_hook_registered_before_init_app_sets_the_final_status(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    from flask import Flask
-
-    from sqlspec.extensions.flask import SQLSpecPlugin
-
-    config = sqlite_config(commit_mode="autocommit")
+    config = make_config(commit_mode="autocommit")
     run_sql(config, ITEMS_DDL)
     app = Flask("sqlspec_flask_tests")
 
@@ -262,17 +334,18 @@ def test_after_request_hook_registered_before_init_app_sets_the_final_status(
     assert tags(config) == ["t"]
 
 
-def test_abort_rolls_back_and_releases(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
-    config = sqlite_config(commit_mode="autocommit")
+@pytest.mark.parametrize("status", [404, 409])
+def test_abort_rolls_back_and_releases(make_config: MakeConfig, spec: SQLSpec, status: int) -> None:
+    config = make_config(commit_mode="autocommit")
     run_sql(config, ITEMS_DDL)
     app, plugin = new_app(spec)
 
     @app.post("/items")
     def create() -> None:
         plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
-        abort(409)
+        abort(status)
 
-    assert app.test_client().post("/items").status_code == 409
+    assert app.test_client().post("/items").status_code == status
     assert tags(config) == []
     assert in_use(config) == 0
 
@@ -307,11 +380,12 @@ def test_propagating_exception_rolls_back_and_releases(
 
 
 def test_unhandled_exception_is_a_500_and_rolls_back(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    config = sqlite_config(commit_mode="autocommit")
+    config = make_config(commit_mode="autocommit")
     run_sql(config, ITEMS_DDL)
     app, plugin = new_app(spec, testing=False)
+    app.logger.disabled = True
 
     @app.post("/items")
     def create() -> None:
@@ -325,8 +399,9 @@ def test_unhandled_exception_is_a_500_and_rolls_back(
 
 def test_failing_statement_rolls_back_the_request(make_config: MakeConfig, spec: SQLSpec) -> None:
     config = make_config(commit_mode="autocommit")
-    run_sql(config, "CREATE TABLE items (tag TEXT NOT NULL UNIQUE)")
+    run_sql(config, "CREATE TABLE items (tag VARCHAR(100) NOT NULL UNIQUE)")
     app, plugin = new_app(spec, testing=False)
+    app.logger.disabled = True
 
     @app.post("/items")
     def create() -> tuple[str, int]:
@@ -374,11 +449,11 @@ def test_streamed_response_releases_after_streaming(make_config: MakeConfig, spe
 
 
 def test_view_session_is_not_usable_after_the_view_returned(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
     # Flask (3.1) tears the app context down when the view returns and pushes it again while
     # streaming: the view's session was released; the generator asks for its own.
-    sqlite_config(commit_mode="autocommit")
+    config = make_config(commit_mode="autocommit")
     app, plugin = new_app(spec)
 
     @app.get("/stream")
@@ -390,12 +465,15 @@ def test_view_session_is_not_usable_after_the_view_returned(
 
         return Response(stream_with_context(rows()))
 
-    with pytest.raises(SQLSpecError, match="session is closed"):
+    with pytest.raises(SQLSpecError, match="session is closed") as raised:
         app.test_client().get("/stream").get_data()
+    assert in_use(config) == 0
+    assert "plugin.get_session()" in str(raised.value)
+    assert "async with" not in str(raised.value)  # the sync advice, on async adapters too
 
 
-def test_stream_failing_midway_releases(sqlite_config: MakeConfig, spec: SQLSpec) -> None:
-    config = sqlite_config(commit_mode="autocommit")
+def test_stream_failing_midway_releases(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config(commit_mode="autocommit")
     run_sql(config, ITEMS_DDL)
     app, plugin = new_app(spec)
 
@@ -440,27 +518,52 @@ def test_manual_mode_commit_through_connection(make_config: MakeConfig, spec: SQ
     app, plugin = new_app(spec)
 
     @app.post("/items")
-    def create() -> tuple[str, int]:
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('kept')")
-        plugin.get_connection().commit()
-        plugin.get_session().execute("INSERT INTO items (tag) VALUES ('lost')")
-        return "", 201
+    def create() -> tuple[dict[str, Any], int]:
+        db = plugin.get_session()
+        db.execute("INSERT INTO items (tag) VALUES ('kept')")
+        connection = plugin.get_connection()
+        assert connection is plugin.get_connection()
+        connection.commit()  # sync, even on an async driver: it runs on the portal
+        db.execute("INSERT INTO items (tag) VALUES ('undone')")
+        plugin.get_connection().rollback()
+        db.execute("INSERT INTO items (tag) VALUES ('lost')")  # never committed
+        return {"in_transaction": db.in_transaction}, 201
 
-    assert app.test_client().post("/items").status_code == 201
+    response = app.test_client().post("/items")
+
+    assert (response.status_code, response.json) == (201, {"in_transaction": True})
     assert tags(config) == ["kept"]
+    assert in_use(config) == 0
+
+
+def test_manual_mode_session_commit(make_config: MakeConfig, spec: SQLSpec) -> None:
+    config = make_config()  # manual is the default
+    run_sql(config, ITEMS_DDL)
+    app, plugin = new_app(spec)
+
+    @app.post("/items/<tag>")
+    def create(tag: str) -> tuple[str, int]:
+        db = plugin.get_session()
+        db.execute("INSERT INTO items (tag) VALUES (?)", (tag,))
+        if request.args.get("commit"):
+            db.commit()
+        return "", 400  # the status never commits or rolls back in manual mode
+
+    client = app.test_client()
+    assert client.post("/items/a?commit=1").status_code == 400
+    assert client.post("/items/b").status_code == 400
+
+    assert tags(config) == ["a"]
+    assert in_use(config) == 0
 
 
 # --------------------------------------------------------------------------- leaks
 
 
 def test_get_session_in_an_earlier_registered_teardown_is_released(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    from flask import Flask
-
-    from sqlspec.extensions.flask import SQLSpecPlugin
-
-    config = sqlite_config()
+    config = make_config()
     app = Flask("sqlspec_flask_tests")
     plugin: SQLSpecPlugin
 
@@ -476,13 +579,9 @@ def test_get_session_in_an_earlier_registered_teardown_is_released(
 
 
 def test_get_session_in_an_app_without_init_app_raises(
-    sqlite_config: MakeConfig, spec: SQLSpec
+    make_config: MakeConfig, spec: SQLSpec
 ) -> None:
-    from flask import Flask
-
-    from sqlspec.exceptions import ImproperConfigurationError
-
-    config = sqlite_config()
+    config = make_config()
     _, plugin = new_app(spec)
     other = Flask("not_initialised")
 
