@@ -9,8 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ from sqlspec.exceptions import (
     UniqueViolationError,
 )
 from tests.async_.conftest import POSTGRES_ADAPTERS, Dialect, MakeConfig
+from tests.forking import in_child
 
 
 def _users(db: Any, dialect: Dialect) -> None:
@@ -248,36 +247,6 @@ def test_sixteen_threads_through_one_portal(
     assert config.pool_stats().in_use == 0
 
 
-def _in_child(work: Callable[[], str]) -> str:
-    """Run ``work`` in a forked child; return what it reported, fail on a non-zero exit."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
-        try:
-            os.close(read_end)
-            message = work()
-            code = 0
-        except BaseException:
-            message = traceback.format_exc()
-        try:
-            os.write(write_end, message.encode())
-            os.close(write_end)
-        finally:
-            sys.stdout.flush()
-            os._exit(code)
-    os.close(write_end)
-    chunks = []
-    while chunk := os.read(read_end, 65536):
-        chunks.append(chunk)
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    output = b"".join(chunks).decode()
-    assert os.WIFEXITED(status), f"child did not exit normally ({status}): {output}"
-    assert os.WEXITSTATUS(status) == 0, f"child failed:\n{output}"
-    return output
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_child_gets_a_fresh_portal_and_pool(
     spec: SQLSpec, make_config: MakeConfig, dialect: Dialect
@@ -303,7 +272,7 @@ def test_forked_child_gets_a_fresh_portal_and_pool(
         spec.close_all_pools()
         return str(backend)
 
-    _in_child(child)
+    in_child(child)
     with spec.provide_sync_session(config) as db:  # the parent's connection still works
         assert db.select_value(query) == parent_backend
     assert get_portal()._thread is parent_thread

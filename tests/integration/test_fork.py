@@ -4,52 +4,15 @@ and never disturbs the parent's pooled ones."""
 from __future__ import annotations
 
 import os
-import sys
-import traceback
-import warnings
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from sqlspec import SQLSpec
+from tests.forking import in_child
 from tests.integration.conftest import Dialect, MakeConfig, only
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-
-
-def _in_child(work: Callable[[], str]) -> str:
-    """Run ``work`` in a forked child; return what it printed, fail on a non-zero exit."""
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about forking a process with threads (psycopg_pool's workers):
-        # exactly what gunicorn --preload does, and what this test is about.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        code = 1
-        try:
-            os.close(read_end)
-            message = work()
-            code = 0
-        except BaseException:
-            message = traceback.format_exc()
-        try:
-            os.write(write_end, message.encode())
-            os.close(write_end)
-        finally:
-            sys.stdout.flush()
-            os._exit(code)
-    os.close(write_end)
-    chunks = []
-    while chunk := os.read(read_end, 65536):
-        chunks.append(chunk)
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    output = b"".join(chunks).decode()
-    assert os.WIFEXITED(status), f"child did not exit normally ({status}): {output}"
-    assert os.WEXITSTATUS(status) == 0, f"child failed:\n{output}"
-    return output
 
 
 def _backend_pid(session: Any) -> int:
@@ -80,7 +43,7 @@ def test_child_process_gets_fresh_connections(
         config.close_pool()  # closes only the child's own pool
         return "ok"
 
-    assert _in_child(child) == "ok"
+    assert in_child(child) == "ok"
 
     # The parent's pooled connection is untouched and still works.
     with spec.provide_session(config) as session:
@@ -116,7 +79,7 @@ def test_several_children_and_a_busy_parent(
 
             if dialect.is_sqlite:
                 held.rollback()  # SQLite: one writer at a time; release the write lock
-            assert _in_child(child) == "ok"
+            assert in_child(child) == "ok"
             if dialect.is_sqlite:
                 held.execute("INSERT INTO forked (who) VALUES (?)", -1)
         held.commit()
