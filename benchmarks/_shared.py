@@ -1,9 +1,12 @@
-"""A throwaway PostgreSQL server for the benchmarks, started with the test suite's helper."""
+"""What the benchmark scripts share: a throwaway PostgreSQL server (started with the test
+suite's helper) and the versions printed with every run."""
 
 from __future__ import annotations
 
 import atexit
+import importlib.metadata
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,3 +34,24 @@ def start_postgres() -> tuple[Any, Callable[[], None]] | None:
         print(f"PostgreSQL: could not start a throwaway server: {error}")
         return None
     return server, cluster.stop
+
+
+def package_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_state() -> str:
+    """The checked-out commit, flagged when ``sqlspec/`` has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--", "sqlspec")
+    return f"{head}{' + uncommitted changes in sqlspec/' if dirty else ''}"

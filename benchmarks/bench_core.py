@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import json
 import os
 import platform
@@ -41,7 +40,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _postgres import start_postgres  # benchmarks/ is on sys.path when run as a script
+from _shared import (  # benchmarks/ is on sys.path when run as a script
+    git_state,
+    package_version,
+    start_postgres,
+)
 
 from sqlspec import SQLSpec
 from sqlspec.adapters.sqlite import SqliteConfig
@@ -572,25 +575,6 @@ def check_same(raw: object, ours: object) -> None:
 # ------------------------------------------------------------------------------ main
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _git_state() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "?"
-    dirty = git("status", "--porcelain", "--", "sqlspec")
-    return f"{head}{' + uncommitted changes in sqlspec/' if dirty else ''}"
-
-
 def _load() -> str:
     try:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -614,7 +598,7 @@ def print_environment(sizes: Sizes) -> None:
         f"{platform.platform()}, {os.cpu_count()} CPUs"
     )
     print(
-        f"sqlspec: {sqlspec.__version__} from {Path(sqlspec.__file__).parent} (git {_git_state()})"
+        f"sqlspec: {sqlspec.__version__} from {Path(sqlspec.__file__).parent} (git {git_state()})"
     )
     print(f"sqlite:  {sqlite3.sqlite_version} (python sqlite3 module)")
     try:
@@ -623,11 +607,11 @@ def print_environment(sizes: Sizes) -> None:
         libpq = psycopg.pq.version()
         print(
             f"psycopg: {psycopg.__version__} ({psycopg.pq.__impl__} implementation, libpq "
-            f"{libpq // 10000}.{libpq % 10000}), psycopg_pool {_version('psycopg-pool')}"
+            f"{libpq // 10000}.{libpq % 10000}), psycopg_pool {package_version('psycopg-pool')}"
         )
     except ImportError:
         print("psycopg: not installed")
-    print(f"duckdb:  {_version('duckdb')} (not benchmarked here)")
+    print(f"duckdb:  {package_version('duckdb')} (not benchmarked here)")
     print(f"load:    {_load()} (1/5/15 min averages at start)")
     print(
         f"sizes:   users={sizes.users:,} point_queries={sizes.point_queries:,} "

@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import dataclasses
 import gc
-import importlib.metadata
 import itertools
 import json
 import os
@@ -48,7 +47,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _postgres import start_postgres  # benchmarks/ is on sys.path when run as a script
+from _shared import (  # benchmarks/ is on sys.path when run as a script
+    git_state,
+    package_version,
+    start_postgres,
+)
 from flask import Flask, abort, g, request
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -767,25 +770,6 @@ def run_gunicorn(
 # ------------------------------------------------------------------------------ main
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _git_state() -> str:
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "?"
-    dirty = git("status", "--porcelain", "--", "sqlspec")
-    return f"{head}{' + uncommitted changes in sqlspec/' if dirty else ''}"
-
-
 def print_environment(args: argparse.Namespace, sizes: Sizes) -> None:
     import sqlspec
 
@@ -796,14 +780,14 @@ def print_environment(args: argparse.Namespace, sizes: Sizes) -> None:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
-        f"sqlspec: {sqlspec.__version__} from {Path(sqlspec.__file__).parent} (git {_git_state()})"
+        f"sqlspec: {sqlspec.__version__} from {Path(sqlspec.__file__).parent} (git {git_state()})"
     )
     print(
-        f"flask:   {_version('flask')}, werkzeug {_version('werkzeug')}, "
-        f"gunicorn {_version('gunicorn')}"
+        f"flask:   {package_version('flask')}, werkzeug {package_version('werkzeug')}, "
+        f"gunicorn {package_version('gunicorn')}"
     )
     print(f"sqlite:  {sqlite3.sqlite_version} (python sqlite3 module)")
-    print(f"psycopg: {_version('psycopg')}, psycopg_pool {_version('psycopg-pool')}")
+    print(f"psycopg: {package_version('psycopg')}, psycopg_pool {package_version('psycopg-pool')}")
     print(
         f"sizes:   users={USERS:,}; test client: {sizes.requests:,} requests x {sizes.rounds} "
         f"rounds per side"

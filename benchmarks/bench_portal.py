@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiosqlite
 import asyncpg
-from _postgres import start_postgres  # benchmarks/ is on sys.path when run as a script
+from _shared import start_postgres  # benchmarks/ is on sys.path when run as a script
 
 from sqlspec import SQLSpec
 from sqlspec.adapters.aiosqlite import AiosqliteConfig
