@@ -7,8 +7,8 @@ the 1000 mixed requests hold for every adapter and run on these too (``test_life
 example run verbatim, sync and async databases in one request, ``isolated()`` refusing async
 configs, many threads through one portal, the portal timeout (of a statement and of a borrow
 from an exhausted pool) and the portal thread (started at ``init_app``, never for sync-only
-apps). A COMMIT that fails and statement logging are checked here on the async adapters and in
-``test_commit_failure.py`` and ``test_observability.py`` on the sync ones.
+apps). A COMMIT that fails (``test_commit_failure.py``) and statement logging
+(``test_observability.py``) are checked on every adapter, these included.
 
 What a request left behind is always read through a fresh session (committed data only).
 """
@@ -16,7 +16,6 @@ What a request left behind is always read through a fresh session (committed dat
 from __future__ import annotations
 
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -33,12 +32,7 @@ from flask import Flask
 
 from sqlspec import SQLSpec
 from sqlspec.async_driver import PortalSession
-from sqlspec.exceptions import ConnectionError as SQLSpecConnectionError
-from sqlspec.exceptions import (
-    ForeignKeyViolationError,
-    ImproperConfigurationError,
-    PortalTimeoutError,
-)
+from sqlspec.exceptions import ImproperConfigurationError, PortalTimeoutError
 from sqlspec.extensions.flask import SQLSpecPlugin
 from sqlspec.portal import get_portal
 from tests.extensions.flask.conftest import MakeConfig
@@ -52,7 +46,6 @@ from tests.extensions.flask.helpers import (
     backend_fixture,
     count,
     in_use,
-    mariadb_query,
     new_app,
     portal_threads,
     run_sql,
@@ -192,125 +185,6 @@ def test_guide_async_example(guide_database: str, backend: Backend) -> None:
         assert plugin.pool_stats()["db"]["in_use"] == 0
     finally:
         namespace["sqlspec"].close_all_pools()
-
-
-# =========================================================================== commit failure
-
-FK_SCHEMA = (
-    "CREATE TABLE parents (id INTEGER PRIMARY KEY)",
-    "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL "
-    "REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)",
-    "INSERT INTO parents (id) VALUES (1)",
-)
-MARIADB_SCHEMA = (
-    "CREATE TABLE parents (id INTEGER PRIMARY KEY)",
-    "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL)",
-    "INSERT INTO parents (id) VALUES (1)",
-)
-
-
-def children_app(
-    spec: SQLSpec, backend: Backend, *, testing: bool = False
-) -> tuple[Flask, SQLSpecPlugin]:
-    """``POST /children/<id>/<parent>`` answers 201; the orphan is only detected at COMMIT.
-
-    MariaDB has no deferred constraints: there the COMMIT fails because the server ends the
-    request's connection (``KILL``) between the INSERT and the commit, which loses the
-    transaction just as a failed COMMIT does.
-    """
-    app, plugin = new_app(spec, testing=testing)
-
-    @app.post("/children/<int:child_id>/<int:parent_id>")
-    def add_child(child_id: int, parent_id: int) -> tuple[dict[str, bool], int]:
-        db = plugin.get_session()
-        db.execute("INSERT INTO children (id, parent_id) VALUES (?, ?)", (child_id, parent_id))
-        if backend.name == "asyncmy" and parent_id == 999:
-            assert backend.mariadb is not None
-            connection_id = int(db.select_value("SELECT CONNECTION_ID()"))
-            mariadb_query(backend.mariadb, f"KILL CONNECTION {connection_id}")
-        return {"created": True}, 201
-
-    @app.get("/children")
-    def list_children() -> dict[str, Any]:
-        rows = plugin.get_session().select("SELECT id FROM children ORDER BY id")
-        return {"children": [row["id"] for row in rows]}
-
-    return app, plugin
-
-
-def commit_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [
-        record
-        for record in caplog.records
-        if record.name == "sqlspec.flask"
-        and record.levelno == logging.ERROR
-        and "commit failed" in record.getMessage()
-    ]
-
-
-@pytest.fixture
-def fk_config(make_config: MakeConfig, backend: Backend) -> Any:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, *(MARIADB_SCHEMA if backend.name == "asyncmy" else FK_SCHEMA))
-    return config
-
-
-def expected_commit_error(backend: Backend) -> type[Exception]:
-    return SQLSpecConnectionError if backend.name == "asyncmy" else ForeignKeyViolationError
-
-
-def test_failed_commit_turns_201_into_500(
-    fk_config: Any, backend: Backend, spec: SQLSpec, caplog: pytest.LogCaptureFixture
-) -> None:
-    app, _ = children_app(spec, backend)
-    app.logger.disabled = True
-    client = app.test_client()
-
-    response = client.post("/children/1/999")
-
-    assert response.status_code == 500
-    assert b"Internal Server Error" in response.data
-    [record] = commit_failures(caplog)
-    assert "POST /children/1/999" in record.getMessage()
-    assert isinstance(record.exc_info[1], expected_commit_error(backend))  # type: ignore[index]
-    assert in_use(fk_config) == 0
-    assert count(fk_config, "children") == 0
-    # The pool serves the next requests normally.
-    assert client.get("/children").json == {"children": []}
-    assert client.post("/children/2/1").status_code == 201
-    assert client.get("/children").json == {"children": [2]}
-    assert in_use(fk_config) == 0
-
-
-def test_failed_commit_goes_through_the_app_500_handler(
-    fk_config: Any, backend: Backend, spec: SQLSpec, caplog: pytest.LogCaptureFixture
-) -> None:
-    app, _ = children_app(spec, backend)
-
-    @app.errorhandler(500)
-    def server_error(error: Exception) -> tuple[dict[str, str], int]:
-        return {"error": "could not save"}, 500
-
-    response = app.test_client().post("/children/1/999")
-
-    assert (response.status_code, response.json) == (500, {"error": "could not save"})
-    assert len(commit_failures(caplog)) == 1
-    assert app.test_client().get("/children").json == {"children": []}
-    assert in_use(fk_config) == 0
-
-
-def test_failed_commit_is_raised_in_testing_mode(
-    fk_config: Any, backend: Backend, spec: SQLSpec
-) -> None:
-    app, _ = children_app(spec, backend, testing=True)
-
-    with pytest.raises(expected_commit_error(backend)):
-        app.test_client().post("/children/1/999")
-
-    assert in_use(fk_config) == 0
-    assert app.test_client().get("/children").json == {"children": []}
-    assert app.test_client().post("/children/3/1").status_code == 201
-    assert count(fk_config, "children") == 1
 
 
 # =========================================================================== sync and async
@@ -667,28 +541,3 @@ def test_async_config_starts_the_portal_at_init_app_in_a_fresh_interpreter(
         "body": "pong",
         "pool_created": False,
     }
-
-
-# =========================================================================== logging
-
-
-def test_statements_are_logged_with_the_endpoint(
-    make_config: MakeConfig, spec: SQLSpec, caplog: pytest.LogCaptureFixture
-) -> None:
-    make_config()
-    app, plugin = new_app(spec)
-
-    @app.route("/answer")
-    def answer_endpoint() -> str:
-        return str(plugin.get_session().select_value("SELECT 6 * ?", 7))
-
-    caplog.set_level(logging.DEBUG, logger="sqlspec.statements")
-    assert app.test_client().get("/answer").data == b"42"
-
-    [record] = [r for r in caplog.records if r.name == "sqlspec.statements"]
-    assert record.levelno == logging.DEBUG
-    message = record.getMessage()
-    assert "[answer_endpoint]" in message
-    assert "SELECT 6 * ?" in message
-    assert "7" not in message.split("SELECT 6 * ?")[1]  # values are never logged
-    assert record.sqlspec_context == "answer_endpoint"  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ What a request left behind is always read through a fresh session (committed dat
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import click
 import pytest
@@ -36,6 +36,31 @@ from tests.extensions.flask.helpers import (
 )
 
 backend = backend_fixture(ALL_BACKENDS)
+
+
+class ItemsApp(NamedTuple):
+    config: Any
+    app: Flask
+    plugin: SQLSpecPlugin
+
+
+class MakeItemsApp(Protocol):
+    def __call__(self, *, ddl: str = ..., testing: bool = ..., **flask: Any) -> ItemsApp: ...
+
+
+@pytest.fixture
+def items_app(make_config: MakeConfig, spec: SQLSpec) -> MakeItemsApp:
+    """``items_app(**flask)``: a registered config with these Flask settings, its ``items``
+    table created (``ddl``), and a new app (``testing``) with the plugin on it."""
+
+    def make(*, ddl: str = ITEMS_DDL, testing: bool = True, **flask: Any) -> ItemsApp:
+        config = make_config(**flask)
+        run_sql(config, ddl)
+        app, plugin = new_app(spec, testing=testing)
+        return ItemsApp(config, app, plugin)
+
+    return make
+
 
 # --------------------------------------------------------------------------- laziness
 
@@ -210,16 +235,9 @@ def policy_id(mode: str, extra: dict[str, set[int]], status: int, committed: boo
     ("mode", "extra", "status", "committed"), POLICY, ids=[policy_id(*row) for row in POLICY]
 )
 def test_commit_policy(
-    make_config: MakeConfig,
-    spec: SQLSpec,
-    mode: str,
-    extra: dict[str, Any],
-    status: int,
-    committed: bool,
+    items_app: MakeItemsApp, mode: str, extra: dict[str, Any], status: int, committed: bool
 ) -> None:
-    config = make_config(commit_mode=mode, **extra)
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+    config, app, plugin = items_app(commit_mode=mode, **extra)
     add_write_route(app, plugin)
 
     assert app.test_client().post(f"/write/{status}?tag=t").status_code == status
@@ -228,14 +246,10 @@ def test_commit_policy(
     assert tags(config) == (["t"] if committed else [])
 
 
-def test_autocommit_2xx_commits_and_400_really_undoes(
-    make_config: MakeConfig, spec: SQLSpec
-) -> None:
+def test_autocommit_2xx_commits_and_400_really_undoes(items_app: MakeItemsApp) -> None:
     # Several statements per request; asyncpg runs statements on their own unless the session
     # opened a transaction, so a 400 must undo all of them, not just the last.
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+    config, app, plugin = items_app(commit_mode="autocommit")
 
     @app.post("/batch/<int:status>")
     def batch(status: int) -> tuple[dict[str, int], int]:
@@ -253,12 +267,8 @@ def test_autocommit_2xx_commits_and_400_really_undoes(
     assert in_use(config) == 0
 
 
-def test_errorhandler_turning_an_exception_into_201_commits(
-    make_config: MakeConfig, spec: SQLSpec
-) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_errorhandler_turning_an_exception_into_201_commits(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="autocommit")
 
     class AlreadyDone(Exception):
         pass
@@ -277,12 +287,8 @@ def test_errorhandler_turning_an_exception_into_201_commits(
     assert in_use(config) == 0
 
 
-def test_errorhandler_turning_an_exception_into_409_rolls_back(
-    make_config: MakeConfig, spec: SQLSpec
-) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_errorhandler_turning_an_exception_into_409_rolls_back(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="autocommit")
 
     @app.errorhandler(KeyError)
     def conflict(error: KeyError) -> tuple[dict[str, str], int]:
@@ -298,12 +304,8 @@ def test_errorhandler_turning_an_exception_into_409_rolls_back(
     assert in_use(config) == 0
 
 
-def test_after_request_hook_registered_later_sets_the_final_status(
-    make_config: MakeConfig, spec: SQLSpec
-) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_after_request_hook_registered_later_sets_the_final_status(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="autocommit")
     add_write_route(app, plugin)
 
     @app.after_request
@@ -335,10 +337,8 @@ def test_after_request_hook_registered_before_init_app_sets_the_final_status(
 
 
 @pytest.mark.parametrize("status", [404, 409])
-def test_abort_rolls_back_and_releases(make_config: MakeConfig, spec: SQLSpec, status: int) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_abort_rolls_back_and_releases(items_app: MakeItemsApp, status: int) -> None:
+    config, app, plugin = items_app(commit_mode="autocommit")
 
     @app.post("/items")
     def create() -> None:
@@ -356,13 +356,9 @@ MODES = ("manual", "autocommit", "autocommit_include_redirect")
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_propagating_exception_rolls_back_and_releases(
-    make_config: MakeConfig, spec: SQLSpec, mode: str
-) -> None:
+def test_propagating_exception_rolls_back_and_releases(items_app: MakeItemsApp, mode: str) -> None:
     # app.testing: PROPAGATE_EXCEPTIONS, Flask skips after_request; teardown still cleans up.
-    config = make_config(commit_mode=mode)
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+    config, app, plugin = items_app(commit_mode=mode)
 
     @app.post("/items")
     def create() -> None:
@@ -379,12 +375,8 @@ def test_propagating_exception_rolls_back_and_releases(
     assert in_use(config) == 0
 
 
-def test_unhandled_exception_is_a_500_and_rolls_back(
-    make_config: MakeConfig, spec: SQLSpec
-) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec, testing=False)
+def test_unhandled_exception_is_a_500_and_rolls_back(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="autocommit", testing=False)
     app.logger.disabled = True
 
     @app.post("/items")
@@ -397,10 +389,12 @@ def test_unhandled_exception_is_a_500_and_rolls_back(
     assert in_use(config) == 0
 
 
-def test_failing_statement_rolls_back_the_request(make_config: MakeConfig, spec: SQLSpec) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, "CREATE TABLE items (tag VARCHAR(100) NOT NULL UNIQUE)")
-    app, plugin = new_app(spec, testing=False)
+def test_failing_statement_rolls_back_the_request(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(
+        commit_mode="autocommit",
+        ddl="CREATE TABLE items (tag VARCHAR(100) NOT NULL UNIQUE)",
+        testing=False,
+    )
     app.logger.disabled = True
 
     @app.post("/items")
@@ -421,10 +415,8 @@ def test_failing_statement_rolls_back_the_request(make_config: MakeConfig, spec:
 # --------------------------------------------------------------------------- streaming
 
 
-def test_streamed_response_releases_after_streaming(make_config: MakeConfig, spec: SQLSpec) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_streamed_response_releases_after_streaming(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="autocommit")
 
     @app.get("/stream")
     def stream() -> Response:
@@ -472,10 +464,8 @@ def test_view_session_is_not_usable_after_the_view_returned(
     assert "async with" not in str(raised.value)  # the sync advice, on async adapters too
 
 
-def test_stream_failing_midway_releases(make_config: MakeConfig, spec: SQLSpec) -> None:
-    config = make_config(commit_mode="autocommit")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_stream_failing_midway_releases(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="autocommit")
 
     @app.get("/stream")
     def stream() -> Response:
@@ -498,10 +488,8 @@ def test_stream_failing_midway_releases(make_config: MakeConfig, spec: SQLSpec) 
 # --------------------------------------------------------------------------- manual mode
 
 
-def test_manual_mode_without_commit_leaves_nothing(make_config: MakeConfig, spec: SQLSpec) -> None:
-    config = make_config(commit_mode="manual")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_manual_mode_without_commit_leaves_nothing(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="manual")
     add_write_route(app, plugin)
 
     client = app.test_client()
@@ -512,10 +500,8 @@ def test_manual_mode_without_commit_leaves_nothing(make_config: MakeConfig, spec
     assert in_use(config) == 0
 
 
-def test_manual_mode_commit_through_connection(make_config: MakeConfig, spec: SQLSpec) -> None:
-    config = make_config(commit_mode="manual")
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_manual_mode_commit_through_connection(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app(commit_mode="manual")
 
     @app.post("/items")
     def create() -> tuple[dict[str, Any], int]:
@@ -536,10 +522,8 @@ def test_manual_mode_commit_through_connection(make_config: MakeConfig, spec: SQ
     assert in_use(config) == 0
 
 
-def test_manual_mode_session_commit(make_config: MakeConfig, spec: SQLSpec) -> None:
-    config = make_config()  # manual is the default
-    run_sql(config, ITEMS_DDL)
-    app, plugin = new_app(spec)
+def test_manual_mode_session_commit(items_app: MakeItemsApp) -> None:
+    config, app, plugin = items_app()  # manual is the default
 
     @app.post("/items/<tag>")
     def create(tag: str) -> tuple[str, int]:

@@ -1,4 +1,8 @@
-"""Pool statistics for health checks, and statement logging labelled with the Flask endpoint."""
+"""Pool statistics for health checks, and statement logging labelled with the Flask endpoint.
+
+The pool statistics run on the sync adapters (the conftest's default backends); statement logging
+runs on every adapter (``ALL_BACKENDS``), sync and async.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,16 @@ import logging
 from typing import Any
 
 import pytest
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 from sqlspec import SQLSpec
 from sqlspec.adapters.psycopg import PsycopgConfig
+from sqlspec.extensions.flask import SQLSpecPlugin
 from tests.extensions.flask.conftest import MakeConfig
-from tests.extensions.flask.helpers import new_app
+from tests.extensions.flask.helpers import ALL_BACKENDS, new_app
 
 STAT_KEYS = {"size", "in_use", "idle", "waiting", "max_size"}
+on_all_backends = pytest.mark.parametrize("backend", ALL_BACKENDS, indirect=True)
 
 
 def test_pool_stats_for_a_health_endpoint(make_config: MakeConfig, spec: SQLSpec) -> None:
@@ -52,15 +58,32 @@ def test_psycopg_in_use_counts_borrowed_connections(pg_pool_config: dict[str, An
         config.close_pool()
 
 
+AppAndPlugin = tuple[Flask, SQLSpecPlugin]
+
+
+@pytest.fixture
+def app_on_backend(make_config: MakeConfig, spec: SQLSpec) -> AppAndPlugin:
+    """An app with the plugin on one config of the test's backend (default settings)."""
+    make_config()
+    return new_app(spec)
+
+
+def select_outside_a_request(app_on_backend: AppAndPlugin) -> None:
+    """One statement in an app context (a CLI command or a script), outside any request."""
+    app, plugin = app_on_backend
+    with app.app_context():
+        plugin.get_session().select_value("SELECT 1")
+
+
 def statement_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "sqlspec.statements"]
 
 
+@on_all_backends
 def test_statements_are_logged_with_the_endpoint(
-    sqlite_config: MakeConfig, spec: SQLSpec, caplog: pytest.LogCaptureFixture
+    app_on_backend: AppAndPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sqlite_config()
-    app, plugin = new_app(spec)
+    app, plugin = app_on_backend
 
     @app.route("/answer")
     def answer_endpoint() -> str:
@@ -71,17 +94,18 @@ def test_statements_are_logged_with_the_endpoint(
 
     [record] = statement_records(caplog)
     assert record.levelno == logging.DEBUG
-    assert "[answer_endpoint]" in record.getMessage()
-    assert "SELECT 6 * ?" in record.getMessage()
-    assert "7" not in record.getMessage().split("SELECT 6 * ?")[1]  # values are never logged
+    message = record.getMessage()
+    assert "[answer_endpoint]" in message
+    assert "SELECT 6 * ?" in message
+    assert "7" not in message.split("SELECT 6 * ?")[1]  # values are never logged
     assert record.sqlspec_context == "answer_endpoint"  # type: ignore[attr-defined]
 
 
+@on_all_backends
 def test_blueprint_endpoint_is_logged(
-    sqlite_config: MakeConfig, spec: SQLSpec, caplog: pytest.LogCaptureFixture
+    app_on_backend: AppAndPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sqlite_config()
-    app, plugin = new_app(spec)
+    app, plugin = app_on_backend
     reports = Blueprint("reports", __name__)
 
     @reports.route("/daily")
@@ -95,27 +119,23 @@ def test_blueprint_endpoint_is_logged(
     assert "[reports.daily]" in statement_records(caplog)[0].getMessage()
 
 
+@on_all_backends
 def test_statements_outside_a_request_have_no_endpoint(
-    sqlite_config: MakeConfig, spec: SQLSpec, caplog: pytest.LogCaptureFixture
+    app_on_backend: AppAndPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sqlite_config()
-    app, plugin = new_app(spec)
     caplog.set_level(logging.DEBUG, logger="sqlspec.statements")
 
-    with app.app_context():
-        plugin.get_session().select_value("SELECT 1")
+    select_outside_a_request(app_on_backend)
 
     assert "[-]" in statement_records(caplog)[0].getMessage()
 
 
+@on_all_backends
 def test_nothing_is_logged_at_info(
-    sqlite_config: MakeConfig, spec: SQLSpec, caplog: pytest.LogCaptureFixture
+    app_on_backend: AppAndPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sqlite_config()
-    app, plugin = new_app(spec)
     caplog.set_level(logging.INFO, logger="sqlspec")
 
-    with app.app_context():
-        plugin.get_session().select_value("SELECT 1")
+    select_outside_a_request(app_on_backend)
 
     assert statement_records(caplog) == []
