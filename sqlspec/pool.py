@@ -106,11 +106,10 @@ class ConnectionPool(Generic[ConnT]):
         # connection is counted in ``_size``.
         deadline: float | None = None
         while True:
-            if self._idle:
-                try:
-                    return self._idle.pop()
-                except IndexError:  # taken by a fast-path borrower in between
-                    continue
+            try:  # fast-path borrowers pop without the lock: just try
+                return self._idle.pop()
+            except IndexError:
+                pass
             if self._closed:
                 raise PoolTimeoutError(f"{self.name}: the pool is closed")
             if self._size < self.max_size:
