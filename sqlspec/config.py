@@ -22,13 +22,14 @@ from typing_extensions import NotRequired, TypedDict
 
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
+from sqlspec.portal import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from sqlspec.async_driver import AsyncDriver, PortalSession
+    from sqlspec.async_driver import AsyncDriver
     from sqlspec.driver import SyncDriver
+    from sqlspec.portal_session import PortalSession
 
 __all__ = (
-    "DEFAULT_PORTAL_TIMEOUT",
     "AsyncDatabaseConfig",
     "AsyncPool",
     "DatabaseConfig",
@@ -39,9 +40,6 @@ __all__ = (
 )
 
 logger = logging.getLogger("sqlspec.config")
-
-#: Default seconds a sync-facade call of an async config may take (``portal_timeout=``).
-DEFAULT_PORTAL_TIMEOUT = 30.0
 
 ConnT = TypeVar("ConnT")
 PoolT = TypeVar("PoolT")
@@ -279,7 +277,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         extension_config: Mapping[str, Mapping[str, Any]] | None = None,
         statement_config: StatementConfig | None = None,
         driver_features: Mapping[str, Any] | None = None,
-        portal_timeout: float = DEFAULT_PORTAL_TIMEOUT,
+        portal_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if (
             isinstance(portal_timeout, bool)
@@ -451,7 +449,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
     def provide_sync_session(self) -> PortalSession:
         """A session with the sync API for sync code (``with config.provide_sync_session() as
         db: db.execute(...).all()``); each call runs on the portal's event loop."""
-        from sqlspec.async_driver import PortalSession
+        from sqlspec.portal_session import PortalSession
 
         return PortalSession(self.driver_type(self))
 

@@ -22,7 +22,6 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from sqlspec.config import DEFAULT_PORTAL_TIMEOUT
 from sqlspec.exceptions import PortalTimeoutError, SQLSpecError
 
 __all__ = ("DEFAULT_TIMEOUT", "Portal", "get_portal")
@@ -32,7 +31,7 @@ logger = logging.getLogger("sqlspec.portal")
 T = TypeVar("T")
 
 #: Seconds a portal call may take unless the config says otherwise (``portal_timeout=``).
-DEFAULT_TIMEOUT = DEFAULT_PORTAL_TIMEOUT
+DEFAULT_TIMEOUT = 30.0
 #: Seconds to wait for a timed-out coroutine to finish cancelling before giving up on it.
 CANCEL_GRACE = 5.0
 

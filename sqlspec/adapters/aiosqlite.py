@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from sqlspec.adapters.sqlite import (
+from sqlspec._sqlite import (
     busy_retry_delays,
     is_busy,
     is_memory_database,

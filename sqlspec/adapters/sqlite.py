@@ -12,16 +12,21 @@ pooled connections and threads (SQLite's ``memdb`` VFS, which honours the busy t
 from __future__ import annotations
 
 import itertools
-import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
-from sqlspec.config import DatabaseConfig, SyncDatabaseConfig
+from sqlspec._sqlite import (
+    busy_retry_delays,
+    is_busy,
+    is_memory_database,
+    session_settings,
+    split_script,
+)
+from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
-from sqlspec.exceptions import ConnectionError, ImproperConfigurationError, SQLSpecError
+from sqlspec.exceptions import ConnectionError, SQLSpecError
 from sqlspec.pool import ConnectionPool
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlite, translate
@@ -29,8 +34,6 @@ from sqlspec.translate import for_sqlite, translate
 __all__ = ("SqliteConfig", "SqliteDriver")
 
 _memory_names = itertools.count(1)
-_PRAGMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PRAGMA_VALUE = re.compile(r"-?[A-Za-z0-9_.]+")
 
 
 class SqliteDriver(SyncDriver[sqlite3.Connection]):
@@ -75,24 +78,6 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, for_sqlite(error))
-
-
-@lru_cache(maxsize=128)
-def split_script(sql: str) -> tuple[str, ...]:
-    """Split a script into complete statements, using SQLite's own notion of completeness
-    (string literals, comments and ``CREATE TRIGGER ... END`` bodies are respected)."""
-    statements: list[str] = []
-    buffer = ""
-    for piece in sql.split(";"):
-        buffer += piece + ";"
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip(" \t\r\n;"):
-                statements.append(buffer.strip())
-            buffer = ""
-    rest = buffer[:-1].strip()
-    if rest:
-        statements.append(rest)
-    return tuple(statements)
 
 
 class _PooledConnection(sqlite3.Connection):
@@ -188,50 +173,6 @@ class SqliteConfig(
         database = str(self.pool_config["database"])
         uri = bool(self.pool_config.get("uri", False))
         return ConnectionPool(connect=lambda: self._connect(database, uri), **options)
-
-
-def session_settings(config: DatabaseConfig) -> tuple[tuple[str, ...], str]:
-    """Validate a SQLite config's ``pragmas`` and ``transaction_mode`` driver features (shared
-    with aiosqlite): returns the pragma statements and the BEGIN statement."""
-    name = type(config).__name__
-    features = config.driver_features
-    pragmas = {"foreign_keys": "on", **dict(features.get("pragmas") or {})}
-    for key, value in pragmas.items():
-        if not _PRAGMA_NAME.fullmatch(str(key)) or not _PRAGMA_VALUE.fullmatch(str(value)):
-            raise ImproperConfigurationError(
-                f"{name}: invalid pragma {key!r} = {value!r}; names are identifiers and values "
-                "are words or numbers"
-            )
-    mode = str(features.get("transaction_mode", "deferred")).upper()
-    if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
-        raise ImproperConfigurationError(
-            f"{name}: transaction_mode must be 'deferred', 'immediate' or 'exclusive', got "
-            f"{features['transaction_mode']!r}"
-        )
-    if int(config.pool_config.get("max_size", 10)) < 1:
-        raise ImproperConfigurationError(f"{name}: max_size must be at least 1")
-    statements = tuple(f"PRAGMA {key} = {value}" for key, value in pragmas.items())
-    return statements, "BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}"
-
-
-def is_memory_database(database: object) -> bool:
-    return str(database) in (":memory:", "")
-
-
-def is_busy(error: BaseException) -> bool:
-    return str(getattr(error, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
-
-
-def busy_retry_delays(timeout: float) -> Iterator[float | None]:
-    """Pauses between attempts at a statement SQLite refuses with SQLITE_BUSY without calling
-    its busy handler (a pragma switching the journal mode while other connections open the
-    file); ``None`` marks the last attempt."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while time.monotonic() + delay <= deadline:
-        yield delay
-        delay = min(delay * 2, 0.1)
-    yield None
 
 
 def _reset(conn: sqlite3.Connection) -> None:

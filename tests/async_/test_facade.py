@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from sqlspec import SQLSpec
-from sqlspec.async_driver import PortalSession
 from sqlspec.exceptions import (
     NotFoundError,
     PortalTimeoutError,
@@ -22,6 +21,7 @@ from sqlspec.exceptions import (
     TransactionError,
     UniqueViolationError,
 )
+from sqlspec.portal_session import PortalSession
 from tests.async_.conftest import POSTGRES_ADAPTERS, Dialect, MakeConfig
 from tests.forking import in_child
 

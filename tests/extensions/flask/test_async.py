@@ -31,10 +31,10 @@ import pytest
 from flask import Flask
 
 from sqlspec import SQLSpec
-from sqlspec.async_driver import PortalSession
 from sqlspec.exceptions import ImproperConfigurationError, PortalTimeoutError
 from sqlspec.extensions.flask import SQLSpecPlugin
 from sqlspec.portal import get_portal
+from sqlspec.portal_session import PortalSession
 from tests.extensions.flask.conftest import MakeConfig
 from tests.extensions.flask.helpers import (
     ASYNC_BACKENDS,
