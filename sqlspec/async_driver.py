@@ -30,7 +30,7 @@ from sqlspec.driver import (
 from sqlspec.exceptions import SQLSpecError, TransactionError
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
-from sqlspec.statement import ParamStyle, PreparedStatement, prepare
+from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
 from sqlspec.translate import translate
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ class AsyncDriver(Generic[ConnT]):
 
     #: The placeholder style the driver understands; SQL is rewritten to it.
     parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
-    #: True for MySQL-family lexing (backslash escapes, ``#`` comments).
-    mysql_dialect: ClassVar[bool] = False
+    #: Whose rules find placeholders in SQL text (quotes, comments, brackets).
+    dialect: ClassVar[Dialect] = Dialect.POSTGRES
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
@@ -191,7 +191,7 @@ class AsyncDriver(Generic[ConnT]):
 
     def _prepare(self, sql: str) -> PreparedStatement:
         if self._rewrite:
-            return prepare(sql, self.parameter_style, self.mysql_dialect)
+            return prepare(sql, self.parameter_style, self.dialect)
         return PreparedStatement.passthrough(sql, self.parameter_style)
 
     @overload

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, ove
 from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, TransactionError
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
-from sqlspec.statement import ParamStyle, PreparedStatement, prepare
+from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
 from sqlspec.translate import translate
 
 if TYPE_CHECKING:
@@ -168,8 +168,8 @@ class SyncDriver(Generic[ConnT]):
 
     #: The placeholder style the driver understands; SQL is rewritten to it.
     parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
-    #: True for MySQL-family lexing (backslash escapes, ``#`` comments).
-    mysql_dialect: ClassVar[bool] = False
+    #: Whose rules find placeholders in SQL text (quotes, comments, brackets).
+    dialect: ClassVar[Dialect] = Dialect.POSTGRES
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
@@ -238,7 +238,7 @@ class SyncDriver(Generic[ConnT]):
         cache = self._statements
         stmt = cache.get(sql)
         if stmt is None:
-            stmt = prepare(sql, self.parameter_style, self.mysql_dialect)
+            stmt = prepare(sql, self.parameter_style, self.dialect)
             if len(cache) >= _STATEMENT_CACHE_SIZE:
                 cache.clear()
             cache[sql] = stmt

@@ -10,8 +10,9 @@ Users may write placeholders in any of these styles, whatever the driver:
 
 :func:`prepare` rewrites the SQL text to the driver's native *positional* style
 (:class:`ParamStyle`), leaving string literals, quoted identifiers, comments and
-dollar-quoted bodies untouched, and returns an immutable :class:`PreparedStatement` whose
-:meth:`~PreparedStatement.bind` turns user parameters into the sequence the driver expects.
+dollar-quoted bodies untouched as the statement's database reads them (:class:`Dialect`),
+and returns an immutable :class:`PreparedStatement` whose :meth:`~PreparedStatement.bind`
+turns user parameters into the sequence the driver expects.
 
 ``prepare`` is cached; ``bind`` for positional parameters already in the right order
 (the common case) returns its argument unchanged.
@@ -34,7 +35,7 @@ from typing import Any, Protocol
 
 from sqlspec.exceptions import ParameterError
 
-__all__ = ("ParamStyle", "PreparedStatement", "prepare")
+__all__ = ("Dialect", "ParamStyle", "PreparedStatement", "prepare")
 
 
 class ParamStyle(str, Enum):
@@ -46,6 +47,23 @@ class ParamStyle(str, Enum):
 
     # Hash as the str value on every supported Python (C-level, cheap for the ``prepare`` cache
     # key; consistent with members comparing equal to their value).
+    __hash__ = str.__hash__
+
+
+class Dialect(str, Enum):
+    """The SQL dialect a statement is lexed by: which quotes, comments and brackets hide
+    placeholder-like text, as the database itself reads them."""
+
+    POSTGRES = "postgres"
+    """``E'...'`` strings, ``"..."`` identifiers, nesting ``/* */`` comments, ``$tag$`` quoting."""
+    SQLITE = "sqlite"
+    """``"..."``, ```...``` and ``[...]`` identifiers, non-nesting ``/* */`` comments."""
+    DUCKDB = "duckdb"
+    """PostgreSQL's rules plus ```...``` identifiers; ``[...]`` is a list (placeholders count)."""
+    MYSQL = "mysql"
+    """Backslash escapes in ``'...'`` and ``"..."`` (both strings), ```...``` identifiers,
+    ``#`` comments, ``--`` comments only before whitespace, non-nesting ``/* */`` comments."""
+
     __hash__ = str.__hash__
 
 
@@ -260,37 +278,48 @@ _PLACEHOLDERS = rf"""
   | (?P<pct>%%?)
 """
 
-_PG_LEXER = re.compile(
-    r"""
-    (?P<skip>
-        (?<![\w$])[Ee]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'?   # E'...' : backslash escapes
-      | '[^']*(?:''[^']*)*'?                            # '...'  : '' doubling
-      | "[^"]*(?:""[^"]*)*"?                            # "..."  : quoted identifier
-      | `[^`]*(?:``[^`]*)*`?                            # `...`  : quoted identifier
-      | --[^\n]*                                        # line comment
-    )
-  | (?P<block>/\*)                                      # block comment, may nest
-  | (?<![\w$])\$(?:(?P<num>\d+)|(?P<dollar>(?:[A-Za-z_][A-Za-z0-9_]*)?\$))
-    """
-    + _PLACEHOLDERS,
-    re.VERBOSE | re.DOTALL,
-)
+_E_STRING = r"(?<![\w$])[Ee]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'?"  # E'...': backslash escapes
+_STRING = r"'[^']*(?:''[^']*)*'?"  # '...': '' doubling
+_QUOTED_NAME = r'"[^"]*(?:""[^"]*)*"?'  # "...": quoted identifier
+_BACKTICK_NAME = r"`[^`]*(?:``[^`]*)*`?"  # `...`: quoted identifier
+_BRACKET_NAME = r"\[[^\]]*\]?"  # [...]: quoted identifier (SQLite)
+_LINE_COMMENT = r"--[^\n]*"
+_FLAT_BLOCK_COMMENT = r"/\*.*?(?:\*/|\Z)"  # ends at the first */
+_MYSQL_STRING = r"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'?"
+_MYSQL_DOUBLE_STRING = r'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"?'
+_MYSQL_LINE_COMMENTS = r"\#[^\n]*|--(?=\s|\Z)[^\n]*"
+_NESTING_BLOCK = r"(?P<block>/\*)"  # ends found by _block_comment_end
+_DOLLAR = r"(?<![\w$])\$(?:(?P<num>\d+)|(?P<dollar>(?:[A-Za-z_][A-Za-z0-9_]*)?\$))"
+_NUMBERED = r"(?<![\w$])\$(?P<num>\d+)"
 
-_MYSQL_LEXER = re.compile(
-    r"""
-    (?P<skip>
-        '[^'\\]*(?:(?:\\.|'')[^'\\]*)*'?                # '...' : backslash escapes
-      | "[^"\\]*(?:(?:\\.|"")[^"\\]*)*"?                # "..." : a string in MySQL
-      | `[^`]*(?:``[^`]*)*`?                            # `...` : quoted identifier
-      | \#[^\n]*                                        # line comment
-      | --(?=\s|\Z)[^\n]*                               # line comment (needs whitespace)
-      | /\*.*?(?:\*/|\Z)                                # block comment, no nesting
-    )
-  | (?<![\w$])\$(?P<num>\d+)
-    """
-    + _PLACEHOLDERS,
-    re.VERBOSE | re.DOTALL,
-)
+
+def _lexer(skipped: Sequence[str], *special: str) -> re.Pattern[str]:
+    alternatives = [f"(?P<skip>{'|'.join(skipped)})", *special]
+    return re.compile("|".join(alternatives) + _PLACEHOLDERS, re.VERBOSE | re.DOTALL)
+
+
+_LEXERS: dict[Dialect, re.Pattern[str]] = {
+    Dialect.POSTGRES: _lexer(
+        (_E_STRING, _STRING, _QUOTED_NAME, _LINE_COMMENT), _NESTING_BLOCK, _DOLLAR
+    ),
+    Dialect.DUCKDB: _lexer(
+        (_E_STRING, _STRING, _QUOTED_NAME, _BACKTICK_NAME, _LINE_COMMENT), _NESTING_BLOCK, _DOLLAR
+    ),
+    Dialect.SQLITE: _lexer(
+        (_STRING, _QUOTED_NAME, _BACKTICK_NAME, _BRACKET_NAME, _LINE_COMMENT, _FLAT_BLOCK_COMMENT),
+        _NUMBERED,
+    ),
+    Dialect.MYSQL: _lexer(
+        (
+            _MYSQL_STRING,
+            _MYSQL_DOUBLE_STRING,
+            _BACKTICK_NAME,
+            _MYSQL_LINE_COMMENTS,
+            _FLAT_BLOCK_COMMENT,
+        ),
+        _NUMBERED,
+    ),
+}
 
 
 def _block_comment_end(sql: str, pos: int) -> int:
@@ -322,12 +351,11 @@ _KIND_LABEL = {
 _NAMED_KINDS = frozenset(("name", "pyname"))
 
 
-def _prepare(sql: str, style: ParamStyle, mysql: bool = False) -> PreparedStatement:
+def _prepare(sql: str, style: ParamStyle, dialect: Dialect = Dialect.POSTGRES) -> PreparedStatement:
     """Rewrite ``sql`` to the positional placeholder ``style`` of a driver (cached).
 
-    ``mysql=True`` lexes MySQL/MariaDB syntax: backslash escapes in ``'...'`` and ``"..."``
-    (both strings), ``#`` comments, ``--`` comments only before whitespace, block comments
-    that do not nest and no dollar quoting.
+    Placeholders are found by the rules of ``dialect`` (see :class:`Dialect`): text inside its
+    string literals, quoted identifiers and comments is copied as it is.
 
     Raises :class:`ParameterError` when the statement mixes placeholder styles or its ``$n``
     numbering has gaps.
@@ -336,7 +364,7 @@ def _prepare(sql: str, style: ParamStyle, mysql: bool = False) -> PreparedStatem
     fmt = style is ParamStyle.FORMAT
     numeric = style is ParamStyle.NUMERIC
     marker = "%s" if fmt else "?"
-    search = (_MYSQL_LEXER if mysql else _PG_LEXER).search
+    search = _LEXERS[Dialect(dialect)].search
 
     out: list[str] = []
     emit = out.append
@@ -442,7 +470,9 @@ def _prepare(sql: str, style: ParamStyle, mysql: bool = False) -> PreparedStatem
 class _CachedPrepare(Protocol):
     """The signature of :func:`prepare` (``lru_cache`` erases it for type checkers)."""
 
-    def __call__(self, sql: str, style: ParamStyle, mysql: bool = False) -> PreparedStatement: ...
+    def __call__(
+        self, sql: str, style: ParamStyle, dialect: Dialect = Dialect.POSTGRES
+    ) -> PreparedStatement: ...
 
     def cache_info(self) -> Any: ...
 

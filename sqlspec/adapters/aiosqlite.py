@@ -28,7 +28,7 @@ from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ConnectionError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
-from sqlspec.statement import ParamStyle
+from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlite, translate
 
 __all__ = ("AiosqliteConfig", "AiosqliteDriver")
@@ -42,6 +42,7 @@ class AiosqliteDriver(AsyncDriver[Connection]):
     """Async session over an ``aiosqlite`` connection."""
 
     parameter_style = ParamStyle.QMARK
+    dialect = Dialect.SQLITE
     driver_errors = (sqlite3.Error,)
     __slots__ = ()
 

@@ -29,7 +29,7 @@ from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
-from sqlspec.statement import ParamStyle
+from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_mysql_errno, translate
 
 __all__ = ("AsyncmyConfig", "AsyncmyDriver", "split_mysql_script")
@@ -94,7 +94,7 @@ class AsyncmyDriver(AsyncDriver[Connection]):
     """Async session over an asyncmy connection."""
 
     parameter_style = ParamStyle.FORMAT
-    mysql_dialect = True
+    dialect = Dialect.MYSQL
     driver_errors = (my_errors.Error,)
     __slots__ = ()
 

@@ -21,7 +21,7 @@ from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
-from sqlspec.statement import ParamStyle
+from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlstate, translate
 
 __all__ = ("AsyncpgConfig", "AsyncpgDriver")
@@ -66,6 +66,7 @@ class AsyncpgDriver(AsyncDriver[Connection]):
     """Async session over an asyncpg connection."""
 
     parameter_style = ParamStyle.NUMERIC
+    dialect = Dialect.POSTGRES
     driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError)
     __slots__ = ()
 

@@ -20,7 +20,7 @@ from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SessionConnection, SyncDriver
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import ConnectionPool
-from sqlspec.statement import ParamStyle
+from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import translate
 
 __all__ = ("DuckDBConfig", "DuckDBDriver")
@@ -61,6 +61,7 @@ class DuckDBDriver(SyncDriver[Connection]):
     """Session over a DuckDB connection."""
 
     parameter_style = ParamStyle.QMARK
+    dialect = Dialect.DUCKDB
     driver_errors = (duckdb.Error,)
     __slots__ = ("_open_tx",)
 

@@ -21,7 +21,7 @@ from sqlspec.config import AsyncDatabaseConfig, SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
-from sqlspec.statement import ParamStyle
+from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlstate, translate
 
 __all__ = (
@@ -88,6 +88,7 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
     """Session over a psycopg connection."""
 
     parameter_style = ParamStyle.FORMAT
+    dialect = Dialect.POSTGRES
     driver_errors = (psycopg.Error,)
     __slots__ = ("_encoding",)
 
@@ -282,6 +283,7 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
     """Async session over a psycopg ``AsyncConnection`` (the sync adapter's model, awaited)."""
 
     parameter_style = ParamStyle.FORMAT
+    dialect = Dialect.POSTGRES
     driver_errors = (psycopg.Error,)
     __slots__ = ()
 

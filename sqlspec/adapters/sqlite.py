@@ -28,7 +28,7 @@ from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
 from sqlspec.exceptions import ConnectionError, SQLSpecError
 from sqlspec.pool import ConnectionPool
-from sqlspec.statement import ParamStyle
+from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlite, translate
 
 __all__ = ("SqliteConfig", "SqliteDriver")
@@ -40,6 +40,7 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
     """Session over a ``sqlite3`` connection."""
 
     parameter_style = ParamStyle.QMARK
+    dialect = Dialect.SQLITE
     driver_errors = (sqlite3.Error,)
     __slots__ = ("_cursor",)
 

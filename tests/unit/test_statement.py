@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sqlspec.exceptions import ParameterError, SQLSpecError
-from sqlspec.statement import ParamStyle, PreparedStatement, prepare
+from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
 
 Q = ParamStyle.QMARK
 N = ParamStyle.NUMERIC
@@ -187,7 +187,6 @@ def test_bind(source: str, style: ParamStyle, params: Any, bound: Any) -> None:
         ("SELECT 'x\\', ?", "SELECT 'x\\', $1", 1),
         # quoted identifiers
         ('SELECT "col?" , "a"":x", ?', 'SELECT "col?" , "a"":x", $1', 1),
-        ("SELECT `b?:x`, ?", "SELECT `b?:x`, $1", 1),
         # comments
         ("SELECT ? -- what ? :x $1\n, ?", "SELECT $1 -- what ? :x $1\n, $2", 2),
         ("SELECT ? -- trailing ?", "SELECT $1 -- trailing ?", 1),
@@ -258,7 +257,7 @@ def test_casts(source: str, style: ParamStyle, sql: str, order: tuple[Any, ...])
 
 
 def test_named_inside_regions_not_parameters() -> None:
-    stmt = prepare("SELECT ':no', \"x:no\", `:no` /* :no */ -- :no\n, $$:no$$, E'\\':no', :yes", F)
+    stmt = prepare("SELECT ':no', \"x:no\", /* :no */ -- :no\n, $$:no$$, E'\\':no', :yes", F)
     assert stmt.order == ("yes",)
     assert stmt.sql.endswith(", %s")
 
@@ -337,6 +336,58 @@ def test_format_output_survives_percent_formatting(source: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Dialects: the same text read by each database's own rules
+
+S, D, P, M = Dialect.SQLITE, Dialect.DUCKDB, Dialect.POSTGRES, Dialect.MYSQL
+
+
+@pytest.mark.parametrize(
+    ("source", "dialect", "expected"),
+    [
+        # [...] is a quoted identifier on SQLite only; on DuckDB it is a list literal, on
+        # PostgreSQL a subscript or ARRAY[...]: the placeholders inside are real there.
+        ("SELECT 1 AS [a?b], ? AS c", S, 1),
+        ("SELECT [?, ?]", D, 2),
+        ("SELECT ARRAY[?, ?]", P, 2),
+        ("SELECT [a:b], :c", S, 1),
+        # backtick identifiers: SQLite, DuckDB and MySQL; PostgreSQL has none
+        ("SELECT 1 AS `a?b`, ?", S, 1),
+        ("SELECT 1 AS `a?b`, ?", D, 1),
+        ("SELECT 1 AS `a?b`, ?", M, 1),
+        ("SELECT 1 AS `a?b`, ?", P, 2),
+        # block comments nest on PostgreSQL and DuckDB only
+        ("SELECT 1 /* x /* y */ ?", S, 1),
+        ("SELECT 1 /* x /* y */ ?", M, 1),
+        ("SELECT 1 /* x /* y */ ?", P, 0),
+        ("SELECT 1 /* x /* y */ ?", D, 0),
+        ("SELECT 1 /* x /* y */ */ ?", D, 1),
+        # E'...' backslash escapes: PostgreSQL and DuckDB; on SQLite E is a name and the
+        # backslash is literal, so the string ends at the second quote
+        ("SELECT E'\\'', ?", D, 1),
+        ("SELECT E'\\'', ?", P, 1),
+        ("SELECT E'a\\', ?", S, 1),
+        # dollar quoting: PostgreSQL and DuckDB; on SQLite $1 is a placeholder anywhere
+        ("SELECT $$?$$, ?", D, 1),
+        ("SELECT $tag$ ? $tag$, ?", D, 1),
+        ("SELECT $1, $2", S, 2),
+    ],
+)
+def test_dialect_rules(source: str, dialect: Dialect, expected: int) -> None:
+    assert prepare(source, Q, dialect).expected == expected
+
+
+def test_sqlite_bracket_identifier_is_copied_verbatim() -> None:
+    assert prepare("SELECT 1 AS [a?b], ? AS c", N, S).sql == "SELECT 1 AS [a?b], $1 AS c"
+
+
+def test_prepare_cache_is_per_dialect() -> None:
+    sql = "SELECT 1 AS [x?], ?"
+    assert prepare(sql, Q, S) is not prepare(sql, Q, P)
+    assert prepare(sql, Q, S).expected == 1
+    assert prepare(sql, Q, P).expected == 2
+
+
+# --------------------------------------------------------------------------------------------
 # MySQL mode
 
 
@@ -362,19 +413,19 @@ def test_format_output_survives_percent_formatting(source: str) -> None:
     ],
 )
 def test_mysql_mode(source: str, sql: str, expected: int) -> None:
-    stmt = prepare(source, F, mysql=True)
+    stmt = prepare(source, F, Dialect.MYSQL)
     assert stmt.sql == sql
     assert stmt.expected == expected
 
 
 def test_mysql_mode_differs_from_default() -> None:
-    # Without mysql=True the backslash is literal, so the string ends after the backslash
+    # Outside MySQL lexing the backslash is literal, so the string ends after the backslash
     # and the following ? is a placeholder.
     assert prepare("SELECT 'a\\' , ?", F).expected == 1
-    assert prepare("SELECT 'a\\' , ?", F, mysql=True).expected == 0
+    assert prepare("SELECT 'a\\' , ?", F, Dialect.MYSQL).expected == 0
     # '#' is not a comment outside mysql mode.
     assert prepare("SELECT a # ?", Q).expected == 1
-    assert prepare("SELECT a # ?", Q, mysql=True).expected == 0
+    assert prepare("SELECT a # ?", Q, Dialect.MYSQL).expected == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -541,7 +592,7 @@ def test_cache_hit_returns_same_object() -> None:
     assert prepare(sql, N) is first
     assert prepare(sql, ParamStyle("numeric")) is first
     assert prepare(sql, Q) is not first
-    assert prepare(sql, N, mysql=True).sql == first.sql
+    assert prepare(sql, N, Dialect.MYSQL).sql == first.sql
 
 
 def test_prepare_accepts_style_value() -> None:
