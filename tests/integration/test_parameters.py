@@ -341,3 +341,16 @@ def test_postgres_rewrite_off_statement_without_parameters_keeps_percent(
     with spec.provide_session(raw) as session:
         assert session.select_value("""SELECT '{"a":1}'::jsonb ? 'a' AND 'ab' LIKE 'a%'""")
         assert session.select_value("SELECT 7 % 4") == 3
+
+
+@only("sqlite")
+def test_sqlite_bracket_and_backtick_identifiers_hide_placeholders(session: Any) -> None:
+    row = session.select_one("SELECT 1 AS [a?b], 2 AS `c:d`, ? AS e /* x /* y */ , ? AS f", 3, 4)
+    assert row == {"a?b": 1, "c:d": 2, "e": 3, "f": 4}
+
+
+@only("duckdb")
+def test_duckdb_list_literal_placeholders_are_real(session: Any) -> None:
+    # On DuckDB [...] is a list, block comments nest and backticks quote identifiers.
+    row = session.select_one("SELECT [?, ?] AS l, 1 AS `x?` /* a /* ? */ ? */, ? AS m", 1, 2, 3)
+    assert row == {"l": [1, 2], "x?": 1, "m": 3}
