@@ -103,7 +103,7 @@ def server_connections(pgbouncer: PgBouncerServer) -> int:
         fields = [result.fname(i).decode() for i in range(result.nfields)]  # type: ignore[union-attr]
         total = 0
         for row in range(result.ntuples):
-            values = dict(zip(fields, (result.get_value(row, i) for i in range(result.nfields))))
+            values = {field: result.get_value(row, i) for i, field in enumerate(fields)}
             if values["database"] == b"sqlspec_test":
                 total += sum(int(values[key] or 0) for key in fields if key.startswith("sv_"))
         return total
@@ -134,12 +134,14 @@ def crud_requests(config: Any, table: str, requests: int) -> Callable[[int], lis
 
     def work(thread: int) -> list[str]:
         owner = f"client-{thread}"
-        problems = []
+        failed = []  # one entry per failed request
         for i in range(requests):
             key = thread * 100_000 + i + 1  # never 0: -key is a key no row has
+            problems = []
             try:
                 with config.provide_sync_session() as db:
-                    db.execute(f"INSERT INTO {table} (id, owner, n) VALUES (?, ?, ?)", key, owner, i)
+                    insert = f"INSERT INTO {table} (id, owner, n) VALUES (?, ?, ?)"
+                    db.execute(insert, key, owner, i)
                     db.commit()
                     row = db.select_one_or_none(f"SELECT owner, n FROM {table} WHERE id = ?", key)
                     if row != {"owner": owner, "n": i}:
@@ -155,6 +157,38 @@ def crud_requests(config: Any, table: str, requests: int) -> Callable[[int], lis
                         if deleted.rows_affected != 1:
                             problems.append(f"delete of {key} affected {deleted.rows_affected}")
                     db.commit()
+            except Exception as error:
+                problems.append(f"{type(error).__name__}: {error}")
+            if problems:
+                failed.append("; ".join(problems))
+        return failed
+
+    return work
+
+
+def readers_and_writers(
+    config: Any, table: str, readers: int, rounds: int, statements: int, writes: list[int]
+) -> Callable[[int], list[str]]:
+    """Threads below ``readers`` read their own row (``n`` stays 0); the others increment
+    theirs, counting the increments committed in ``writes``. Both send one-integer-parameter
+    statements, the same number per session."""
+
+    def work(thread: int) -> list[str]:
+        problems = []
+        for _ in range(rounds):
+            try:
+                with config.provide_sync_session() as db:
+                    for _ in range(statements):
+                        if thread < readers:
+                            sql = f"SELECT n FROM {table} WHERE id = ?"
+                            row = db.select_one_or_none(sql, thread)
+                            if row != {"n": 0}:
+                                problems.append(f"reader {thread} read {row!r}")
+                        else:
+                            db.execute(f"UPDATE {table} SET n = n + 1 WHERE id = ?", thread)
+                    db.commit()
+                    if thread >= readers:
+                        writes[thread] += statements
             except Exception as error:
                 problems.append(f"{type(error).__name__}: {error}")
         return problems
@@ -263,22 +297,7 @@ def test_a_read_never_runs_another_clients_statement(
             conn.execute(f"INSERT INTO {table} VALUES (%s, %s, 0)", (thread, f"client-{thread}"))
     rounds, statements = 20, 10
     writes = [0] * THREADS
-
-    def work(thread: int) -> list[str]:
-        problems = []
-        for _ in range(rounds):
-            with config.provide_sync_session() as db:
-                for _ in range(statements):
-                    if thread < readers:
-                        row = db.select_one_or_none(f"SELECT n FROM {table} WHERE id = ?", thread)
-                        if row != {"n": 0}:
-                            problems.append(f"reader {thread} read {row!r}")
-                    else:
-                        db.execute(f"UPDATE {table} SET n = n + 1 WHERE id = ?", thread)
-                db.commit()
-                if thread >= readers:
-                    writes[thread] += statements
-        return problems
+    work = readers_and_writers(config, table, readers, rounds, statements, writes)
 
     problems = run_threads(work)
 
@@ -302,9 +321,23 @@ def test_without_pooler_mode_a_transaction_pooler_breaks_requests(
 
     problems = run_threads(crud_requests(config, table, 40))
 
-    leftovers = server_prepared_statements(pgbouncer_server, clear=True)
-    assert leftovers, "the default left no prepared statement on the server connections"
+    server_prepared_statements(pgbouncer_server, clear=True)
     assert problems, "the default config ran through a transaction pooler without a failure"
+
+
+@pytest.mark.postgres
+def test_prepared_statements_left_on_server_connections_are_found(
+    pgbouncer_server: PgBouncerServer,
+) -> None:
+    """The check the tests above rely on sees a statement another client left behind."""
+    server_prepared_statements(pgbouncer_server, clear=True)
+    target = pgbouncer_server.connection()
+    with psycopg.connect(target.conninfo, autocommit=True) as conn:
+        conn.execute("PREPARE left_behind AS SELECT 1")
+    assert server_prepared_statements(pgbouncer_server, clear=True) == [
+        "left_behind: PREPARE left_behind AS SELECT 1"
+    ]
+    assert server_prepared_statements(pgbouncer_server) == []
 
 
 # -- statement mode ---------------------------------------------------------------------------
@@ -319,7 +352,7 @@ def test_statement_mode_runs_each_statement_on_its_own(
         make_config(adapter, pgbouncer_server.connection("statement"), pooler_mode="statement")
     )
     with config.provide_sync_session() as db:
-        with pytest.raises(TransactionError, match="pooler_mode='statement'.*begin"):
+        with pytest.raises(TransactionError, match=r"pooler_mode='statement'.*begin"):
             db.begin()
         db.execute(f"INSERT INTO {table} (id, owner, n) VALUES (?, ?, ?)", 1, "a", 1)
         assert not db.in_transaction
