@@ -13,10 +13,11 @@ Only the validation and the messages live here, shared by the psycopg and asyncp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from sqlspec.exceptions import ImproperConfigurationError, TransactionError
+from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError, TransactionError
 
 __all__ = (
     "POOLER_MODES",
@@ -24,6 +25,7 @@ __all__ = (
     "check_no_prepared_statements",
     "pooler_mode",
     "statement_mode_transaction_error",
+    "with_pooler_hint",
 )
 
 PoolerMode = Literal["session", "transaction", "statement"]
@@ -69,3 +71,23 @@ def statement_mode_transaction_error(config_name: str) -> TransactionError:
         "statements; begin() cannot open one. Use a transaction-mode pool with "
         "pooler_mode='transaction' for multi-statement transactions"
     )
+
+
+# The names psycopg (``_pg3_0``) and asyncpg (``__asyncpg_stmt_1__``) give prepared statements.
+_DRIVER_STATEMENT = re.compile(r'prepared statement "(_pg3_|__asyncpg_stmt_)')
+
+_POOLER_HINT = (
+    " (sqlspec: the driver's own prepared statement is missing, duplicated or of another "
+    "shape on this server connection, the sign of a transaction- or statement-mode pooler such "
+    "as PgBouncer between the application and the server: set "
+    "driver_features={'pooler_mode': 'transaction'} (or 'statement') on this config)"
+)
+
+
+def with_pooler_hint(error: SQLSpecError, driver_error: BaseException) -> SQLSpecError:
+    """``error`` with a hint to set ``pooler_mode`` when ``driver_error`` is about one of the
+    driver's own prepared statements (on error paths only: nothing is checked otherwise)."""
+    message = str(driver_error)
+    if _DRIVER_STATEMENT.search(message):
+        error.args = (f"{error.args[0] if error.args else message}{_POOLER_HINT}",)
+    return error

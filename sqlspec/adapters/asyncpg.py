@@ -26,6 +26,7 @@ from sqlspec._pooler import (
     check_no_prepared_statements,
     pooler_mode,
     statement_mode_transaction_error,
+    with_pooler_hint,
 )
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
@@ -130,7 +131,7 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         return True
 
     def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, error_class(error))
+        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 class AsyncpgStatementModeDriver(AsyncpgDriver):

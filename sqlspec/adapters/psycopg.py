@@ -20,6 +20,7 @@ from sqlspec._pooler import (
     check_no_prepared_statements,
     pooler_mode,
     statement_mode_transaction_error,
+    with_pooler_hint,
 )
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig, SyncDatabaseConfig
@@ -129,7 +130,7 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
         return conn.pgconn.transaction_status != _IDLE
 
     def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, error_class(error))
+        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 def pool_timeout_message(name: str, pool: Any) -> str:
@@ -351,7 +352,7 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
         return True
 
     def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, error_class(error))
+        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 class _AsyncPool:

@@ -323,6 +323,8 @@ def test_without_pooler_mode_a_transaction_pooler_breaks_requests(
 
     server_prepared_statements(pgbouncer_server, clear=True)
     assert problems, "the default config ran through a transaction pooler without a failure"
+    # The errors say what to do about it.
+    assert any("set driver_features={'pooler_mode': 'transaction'}" in p for p in problems)
 
 
 @pytest.mark.postgres
