@@ -342,6 +342,38 @@ def test_prepared_statements_left_on_server_connections_are_found(
     assert server_prepared_statements(pgbouncer_server) == []
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_transaction_mode_execute_many_and_scripts(
+    adapter: str, pgbouncer_server: PgBouncerServer, spec: SQLSpec, table: str
+) -> None:
+    server_prepared_statements(pgbouncer_server, clear=True)
+    config = spec.add_config(
+        make_config(adapter, pgbouncer_server.connection(), pooler_mode="transaction")
+    )
+
+    def work(thread: int) -> list[str]:
+        problems = []
+        for batch in range(10):
+            base = thread * 10_000 + batch * 100
+            with config.provide_sync_session() as db:
+                rows = [(base + i, f"client-{thread}", i) for i in range(20)]
+                db.execute_many(f"INSERT INTO {table} (id, owner, n) VALUES (?, ?, ?)", rows)
+                own = f"id BETWEEN {base} AND {base + 99}"
+                db.execute_script(f"UPDATE {table} SET n = n + 1 WHERE {own}")
+                total = db.select_value(
+                    f"SELECT sum(n) FROM {table} WHERE id BETWEEN ? AND ?", base, base + 99
+                )
+                if total != sum(range(1, 21)):
+                    problems.append(f"batch {base}: sum {total}")
+                db.commit()
+        return problems
+
+    assert run_threads(work) == []
+    assert len(table_contents(pgbouncer_server.backend, table)) == THREADS * 10 * 20
+    assert server_prepared_statements(pgbouncer_server) == []
+
+
 # -- statement mode ---------------------------------------------------------------------------
 
 
@@ -364,6 +396,8 @@ def test_statement_mode_runs_each_statement_on_its_own(
             {"owner": "a", "n": 2}
         ]
         assert db.execute(f"SELECT n FROM {table} WHERE id = ?", 2).column_names == ("n",)
+        db.execute_many(f"INSERT INTO {table} VALUES (?, ?, ?)", [(2, "b", 1), (3, "c", 1)])
+        db.execute(f"DELETE FROM {table} WHERE id > ?", 1)
     assert table_contents(pgbouncer_server.backend, table) == {1: ("a", 2)}
 
     def work(thread: int) -> list[str]:
