@@ -494,9 +494,7 @@ class _PgBouncerInstance:
     def _launch(self, port: int) -> str | None:
         assert self.root is not None
         ini = self._write_config(port)
-        user = {}
-        if self.owner is not None:  # PgBouncer refuses to run as root
-            user = {"user": self.owner.pw_uid, "group": self.owner.pw_gid, "extra_groups": []}
+        owner = self.owner  # PgBouncer refuses to run as root
         with (self.root / "pgbouncer.out").open("ab") as out:
             self.process = subprocess.Popen(
                 [self.binary, str(ini)],
@@ -504,7 +502,9 @@ class _PgBouncerInstance:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
-                **user,  # type: ignore[arg-type]
+                user=owner.pw_uid if owner else None,
+                group=owner.pw_gid if owner else None,
+                extra_groups=[] if owner else None,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

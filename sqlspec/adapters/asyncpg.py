@@ -35,7 +35,7 @@ from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlstate, translate
 
-__all__ = ("AsyncpgConfig", "AsyncpgDriver")
+__all__ = ("AsyncpgConfig", "AsyncpgDriver", "AsyncpgStatementModeDriver")
 
 Connection = Any  # asyncpg.Connection, or the pool's PoolConnectionProxy (asyncpg is untyped)
 
