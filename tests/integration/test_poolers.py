@@ -51,13 +51,6 @@ def make_config(adapter: str, server: PostgresServer, **features: Any) -> Any:
 
 
 @pytest.fixture
-def spec() -> Iterator[SQLSpec]:
-    registry = SQLSpec()
-    yield registry
-    registry.close_all_pools()
-
-
-@pytest.fixture
 def table(postgres_server: PostgresServer) -> Iterator[str]:
     """A fresh table ``(id int primary key, owner text, n int)`` made on the server directly."""
     name = f"pooler_items_{next(_tables)}"
