@@ -5,8 +5,8 @@
 # PyPI): installs what is missing, then lints, type-checks and runs pytest. Safe to run
 # again; later runs skip the set-up steps that are already done.
 #
-#   1. system packages: PostgreSQL 15 and MariaDB server binaries (apt, root only). Their
-#      system services are not needed: the tests start their own throwaway servers.
+#   1. system packages: PostgreSQL 15, PgBouncer and MariaDB server binaries (apt, root only).
+#      Their system services are not needed: the tests start their own throwaway servers.
 #   2. Python: .venv with the package installed editable with its "dev" extra.
 #   3. ruff check, ruff format --check, mypy, pytest.
 set -euo pipefail
@@ -30,6 +30,10 @@ if [[ ! -x .venv/bin/python ]] && ! python3 -c 'import ensurepip, venv' >/dev/nu
 fi
 if [[ -z "${SQLSPEC_PG_DSN:-}" && ! -x "$PG_BIN/initdb" ]]; then
     missing+=(postgresql-15)
+fi
+if [[ -z "${SQLSPEC_PGBOUNCER:-}" ]] && ! command -v pgbouncer >/dev/null 2>&1 \
+    && [[ ! -x /usr/sbin/pgbouncer ]]; then
+    missing+=(pgbouncer)
 fi
 have_mariadbd() {
     command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 \
@@ -68,7 +72,7 @@ else
         exit "$status"
     fi
     # Should a service have been started anyway, stop and disable it to free resources.
-    for service in postgresql mariadb; do
+    for service in postgresql pgbouncer mariadb; do
         if [[ " ${missing[*]} " == *" ${service}"* ]]; then
             service "$service" stop >/dev/null 2>&1 || true
             if [[ -d /run/systemd/system ]]; then

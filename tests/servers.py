@@ -8,6 +8,13 @@ two session-scoped fixtures:
     listening on a free loopback port, with trust authentication and the database
     ``sqlspec_test``. Durability is switched off (``fsync=off`` ...) for speed.
 
+``pgbouncer_server`` -> :class:`PgBouncerServer`
+    A throwaway PgBouncer (Debian's ``pgbouncer`` package) in front of ``postgres_server``, on a
+    free loopback port, trust authentication, a small shared server pool
+    (``default_pool_size`` 3). ``server.connection(pool_mode)`` gives the parameters of the
+    database alias pooled in ``"transaction"`` (the default), ``"statement"`` or ``"session"``
+    mode; ``server.admin`` those of PgBouncer's admin console (``SHOW POOLS`` ...).
+
 ``mariadb_server`` -> :class:`MariaDBServer`
     A private MariaDB server (``mariadb-install-db`` + ``mariadbd``) in a temporary
     directory, listening on a free loopback port, with the database ``sqlspec_test`` and
@@ -23,6 +30,8 @@ Environment variables:
     ``postgresql://user:secret@db.example:5432/sqlspec_test``. Nothing is started.
 ``SQLSPEC_PG_BIN``
     Directory holding ``initdb``/``pg_ctl`` (default ``/usr/lib/postgresql/15/bin``).
+``SQLSPEC_PGBOUNCER``
+    Path of the ``pgbouncer`` binary (default: ``PATH``, ``/usr/sbin``).
 ``SQLSPEC_MARIADB_BIN``
     Directory holding ``mariadbd``/``mariadb-install-db`` (default: ``PATH``,
     ``/usr/sbin``, ``/usr/bin``).
@@ -30,8 +39,8 @@ Environment variables:
     When set (non-empty), a missing server binary fails the tests that need it instead of
     skipping them: in CI a test that cannot reach its server must not pass silently.
 
-When running as root, PostgreSQL runs as the ``postgres`` OS user and MariaDB as the
-``mysql`` OS user (both refuse to run as root); the Debian packages create these users.
+When running as root, PostgreSQL and PgBouncer run as the ``postgres`` OS user and MariaDB as
+the ``mysql`` OS user (all refuse to run as root); the Debian packages create these users.
 """
 
 from __future__ import annotations
@@ -54,7 +63,14 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-__all__ = ["MariaDBServer", "PostgresServer", "mariadb_server", "postgres_server"]
+__all__ = [
+    "MariaDBServer",
+    "PgBouncerServer",
+    "PostgresServer",
+    "mariadb_server",
+    "pgbouncer_server",
+    "postgres_server",
+]
 
 DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_USER = "sqlspec"
@@ -356,6 +372,189 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         cluster.stop()
         atexit.unregister(cluster.stop)
+
+
+# --------------------------------------------------------------------------- PgBouncer
+
+#: Database aliases of the throwaway PgBouncer, one per pool mode, all for ``TEST_DATABASE``.
+PGBOUNCER_ALIASES = {
+    "transaction": TEST_DATABASE,
+    "statement": f"{TEST_DATABASE}_statement",
+    "session": f"{TEST_DATABASE}_session",
+}
+PGBOUNCER_POOL_SIZE = 3
+_PGBOUNCER_SEARCH_PATH = ("/usr/sbin", "/usr/bin")
+
+
+@dataclass(frozen=True)
+class PgBouncerServer:
+    """A running PgBouncer in front of :attr:`backend`, with one database alias per pool mode.
+
+    Every alias shares at most :attr:`pool_size` server connections among all its clients.
+    """
+
+    host: str
+    port: int
+    user: str
+    backend: PostgresServer
+    pool_size: int = PGBOUNCER_POOL_SIZE
+
+    def connection(self, pool_mode: str = "transaction") -> PostgresServer:
+        """Connection parameters (``.conninfo``, ``.dsn``) of the alias pooled in ``pool_mode``."""
+        return PostgresServer(self.host, self.port, self.user, PGBOUNCER_ALIASES[pool_mode])
+
+    @property
+    def admin(self) -> PostgresServer:
+        """PgBouncer's admin console (simple query protocol only: ``SHOW POOLS``, ...)."""
+        return PostgresServer(self.host, self.port, self.user, "pgbouncer")
+
+
+def _pgbouncer_ready(port: int, deadline: float) -> bool:
+    """True once PgBouncer answers a PostgreSQL SSLRequest (it sends ``N``: no TLS here)."""
+    with (
+        contextlib.suppress(OSError),
+        socket.create_connection((LOOPBACK, port), timeout=1.0) as sock,
+    ):
+        sock.settimeout(max(0.1, min(2.0, deadline - time.monotonic())))
+        sock.sendall((8).to_bytes(4, "big") + (80877103).to_bytes(4, "big"))
+        return sock.recv(1) == b"N"
+    return False
+
+
+class _PgBouncerInstance:
+    """A throwaway PgBouncer process (foreground, its own ini file in a temp directory)."""
+
+    def __init__(self, binary: str, backend: PostgresServer) -> None:
+        self.binary = binary
+        self.backend = backend
+        self.owner = _service_user("postgres")
+        self.root: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def logfile(self) -> Path:
+        assert self.root is not None
+        return self.root / "pgbouncer.log"
+
+    def _fail(self, what: str) -> NoReturn:
+        tail = _log_tail(self.logfile) if self.root is not None else ""
+        pytest.fail(f"throwaway PgBouncer: {what}\n--- log tail ---\n{tail}", pytrace=False)
+
+    def _write_config(self, port: int) -> Path:
+        assert self.root is not None
+        backend = self.backend
+        target = f"host={backend.host} port={backend.port} dbname={backend.dbname}"
+        target += f" user={backend.user}"
+        if backend.password:
+            target += f" password={_conninfo_value(backend.password)}"
+        databases = [
+            f"{alias} = {target} pool_mode={mode}" for mode, alias in PGBOUNCER_ALIASES.items()
+        ]
+        settings = {
+            "listen_addr": LOOPBACK,
+            "listen_port": str(port),
+            "unix_socket_dir": "",
+            "auth_type": "trust",
+            "auth_file": str(self.root / "userlist.txt"),
+            "admin_users": PG_USER,
+            "pool_mode": "transaction",
+            "default_pool_size": str(PGBOUNCER_POOL_SIZE),
+            "min_pool_size": "0",
+            "reserve_pool_size": "0",
+            "max_client_conn": "500",
+            "ignore_startup_parameters": "extra_float_digits",
+            "server_reset_query": "DISCARD ALL",
+            "logfile": str(self.logfile),
+            "pidfile": str(self.root / "pgbouncer.pid"),
+        }
+        ini = self.root / "pgbouncer.ini"
+        ini.write_text(
+            "[databases]\n"
+            + "\n".join(databases)
+            + "\n\n[pgbouncer]\n"
+            + "".join(f"{key} = {value}\n" for key, value in settings.items())
+        )
+        (self.root / "userlist.txt").write_text(f'"{PG_USER}" ""\n')
+        for path in (ini, self.root / "userlist.txt"):
+            path.chmod(0o644)
+        return ini
+
+    def start(self) -> PgBouncerServer:
+        self.root = _make_tempdir("sqlspec-pgb-", self.owner)
+        for attempt in range(3):  # the free port may be taken before PgBouncer binds it
+            port = _free_port()
+            problem = self._launch(port)
+            if problem is None:
+                return PgBouncerServer(LOOPBACK, port, PG_USER, self.backend)
+            in_use = "in use" in _log_tail(self.logfile)
+            if not in_use or attempt == 2:
+                self._fail(problem)
+        raise AssertionError("unreachable")
+
+    def _launch(self, port: int) -> str | None:
+        assert self.root is not None
+        ini = self._write_config(port)
+        owner = self.owner  # PgBouncer refuses to run as root
+        with (self.root / "pgbouncer.out").open("ab") as out:
+            self.process = subprocess.Popen(
+                [self.binary, str(ini)],
+                cwd=self.root,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                user=owner.pw_uid if owner else None,
+                group=owner.pw_gid if owner else None,
+                extra_groups=[] if owner else None,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            status = self.process.poll()
+            if status is not None:
+                self.process = None
+                return f"pgbouncer exited with status {status} during start-up (port {port})"
+            if _pgbouncer_ready(port, deadline):
+                return None
+            time.sleep(0.05)
+        self._kill()
+        return f"pgbouncer did not accept connections on port {port} within {START_TIMEOUT}s"
+
+    def _kill(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()  # SIGTERM: PgBouncer's immediate shutdown
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+    def stop(self) -> None:
+        """Stop PgBouncer and delete its directory; idempotent."""
+        self._kill()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_server(postgres_server: PostgresServer) -> Iterator[PgBouncerServer]:
+    """A throwaway PgBouncer in front of ``postgres_server`` for the whole session."""
+    override = os.environ.get("SQLSPEC_PGBOUNCER", "").strip()
+    search = os.pathsep.join([os.environ.get("PATH", ""), *_PGBOUNCER_SEARCH_PATH])
+    binary = override if override else shutil.which("pgbouncer", path=search)
+    if not binary or not os.access(binary, os.X_OK):
+        _missing_binary(
+            f"PgBouncer binary {binary or 'pgbouncer'}",
+            "apt-get install pgbouncer (or set SQLSPEC_PGBOUNCER to its path)",
+        )
+    instance = _PgBouncerInstance(binary, postgres_server)
+    atexit.register(instance.stop)
+    try:
+        yield instance.start()
+    finally:
+        instance.stop()
+        atexit.unregister(instance.stop)
 
 
 # --------------------------------------------------------------------------- MariaDB

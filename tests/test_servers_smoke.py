@@ -8,7 +8,7 @@ import asyncmy
 import psycopg
 import pytest
 
-from tests.servers import MariaDBServer, PostgresServer
+from tests.servers import MariaDBServer, PgBouncerServer, PostgresServer
 
 
 @pytest.mark.postgres
@@ -21,6 +21,27 @@ def test_postgres_server_accepts_connections(postgres_server: PostgresServer) ->
     assert dbname == postgres_server.dbname
     with psycopg.connect(postgres_server.dsn) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.postgres
+def test_pgbouncer_shares_few_server_connections(pgbouncer_server: PgBouncerServer) -> None:
+    for mode in ("transaction", "statement", "session"):
+        with psycopg.connect(pgbouncer_server.connection(mode).conninfo, autocommit=True) as conn:
+            row = conn.execute("SELECT current_database()").fetchone()
+            assert row == (pgbouncer_server.backend.dbname,)
+    clients = [
+        psycopg.connect(pgbouncer_server.connection().conninfo, prepare_threshold=None)
+        for _ in range(pgbouncer_server.pool_size + 3)
+    ]
+    try:
+        pids = set()
+        for client in clients:  # one transaction after the other: server connections reused
+            pids.add(client.execute("SELECT pg_backend_pid()").fetchone())
+            client.commit()
+        assert len(pids) <= pgbouncer_server.pool_size
+    finally:
+        for client in clients:
+            client.close()
 
 
 @pytest.mark.mariadb

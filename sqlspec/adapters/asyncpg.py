@@ -5,6 +5,11 @@ asyncpg runs every statement on its own unless a transaction is open, so the ses
 ``rollback()`` really undoes writes. Statements run as prepared statements from asyncpg's
 per-connection statement cache; whether one returns rows is read from its result columns, and
 ``rows_affected`` from its command status (``"UPDATE 2"``). Errors are translated by SQLSTATE.
+
+With ``driver_features={"pooler_mode": "transaction"}`` (or ``"statement"``) the statement cache
+is off: asyncpg then prepares every statement unnamed (``_get_statement`` names a statement only
+when it goes into the cache), and sqlspec's own path below reads a result's columns from the
+statement it just ran instead of preparing it again, so no named statement is ever created.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ import asyncpg
 import asyncpg.exceptions as pg_errors
 
 from sqlspec import exceptions as exc
+from sqlspec._pooler import (
+    check_no_prepared_statements,
+    pooler_mode,
+    statement_mode_transaction_error,
+    with_pooler_hint,
+)
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
@@ -24,7 +35,7 @@ from sqlspec.pool import PoolStats
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlstate, translate
 
-__all__ = ("AsyncpgConfig", "AsyncpgDriver")
+__all__ = ("AsyncpgConfig", "AsyncpgDriver", "AsyncpgStatementModeDriver")
 
 Connection = Any  # asyncpg.Connection, or the pool's PoolConnectionProxy (asyncpg is untyped)
 
@@ -75,14 +86,18 @@ class AsyncpgDriver(AsyncDriver[Connection]):
             await conn.execute("BEGIN")
 
     async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
-        # asyncpg's own execution path (its statement cache, its retry on stale statements),
-        # asking for the command status too.
-        rows, status, _ = await conn._execute(sql, params, 0, None, return_status=True)
+        # asyncpg's own execution path (its statement cache, its retry on stale statements,
+        # its query loggers): Connection._execute's body, keeping the statement it ran and the
+        # command status. Preparing the statement again to learn its columns would cost a round
+        # trip with the cache off (pooler_mode) and a cache lookup with it on.
+        with conn._stmt_exclusive_section:
+            (rows, status, _), stmt = await conn._Connection__execute(
+                sql, params, 0, None, return_status=True
+            )
         if rows:
             return _Columns(rows[0].keys()), rows, len(rows), None
-        # No rows: a query with an empty result, or a command. The cached statement knows.
-        stmt = await conn._prepare(sql, use_cache=True)
-        attributes = stmt.get_attributes()
+        # No rows: a query with an empty result, or a command. The statement knows.
+        attributes = stmt._get_attributes()
         if attributes:
             return attributes, (), 0, None
         return None, (), _rows_affected(status.decode()), None
@@ -117,7 +132,22 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         return True
 
     def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, error_class(error))
+        return with_pooler_hint(translate(error, error_class(error)), error)
+
+
+class AsyncpgStatementModeDriver(AsyncpgDriver):
+    """The session of an ``AsyncpgConfig`` with ``pooler_mode="statement"``: every statement runs
+    on its own (asyncpg's implicit transaction), as a statement-mode pooler requires;
+    :meth:`begin` raises :class:`TransactionError`, ``commit()``/``rollback()`` have nothing to
+    end."""
+
+    __slots__ = ()
+
+    async def _begin_implicit(self, conn: Connection) -> None:
+        pass
+
+    async def _begin(self, conn: Connection) -> None:
+        raise statement_mode_transaction_error(self.config.describe())
 
 
 class _Pool:
@@ -189,9 +219,18 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
     Pool keys: ``min_size`` (1), ``max_size`` (10), ``max_queries`` (50000),
     ``max_inactive_connection_lifetime`` (300 s), ``acquire_timeout`` (seconds to wait for a
     free connection, 30), ``init`` and ``setup`` (coroutine functions, as in asyncpg).
+
+    ``driver_features={"pooler_mode": "transaction"}`` (or ``"statement"``) for a server behind
+    PgBouncer (or another pooler) in that pool mode: the statement cache is off
+    (``statement_cache_size=0``) and sqlspec prepares no named statement, so nothing outlives a
+    transaction (at the price of one more round trip per statement: asyncpg describes each
+    statement before running it). In ``"statement"`` mode every statement also runs on its own
+    (no ``BEGIN``; ``begin()`` raises :class:`TransactionError`). A ``statement_cache_size``
+    other than 0 in those modes, or an unknown mode, raises :class:`ImproperConfigurationError`.
     """
 
     driver_type = AsyncpgDriver
+    feature_keys = frozenset({"pooler_mode"})
     connection_keys = frozenset(
         {
             "dsn", "host", "port", "user", "password", "passfile", "database", "timeout",
@@ -211,6 +250,15 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
     def _validate(self) -> None:
         if self.max_pool_size() < int(self._setting("min_size", 1)):
             raise ImproperConfigurationError("AsyncpgConfig: max_size must be at least min_size")
+        mode = pooler_mode(type(self).__name__, self.driver_features)
+        if "statement_cache_size" in self.pool_config:
+            value = self.pool_config["statement_cache_size"]
+            check_no_prepared_statements(
+                type(self).__name__, mode, "statement_cache_size", value, 0
+            )
+        if mode == "statement":
+            # Chosen once here, so the implicit-BEGIN hook of every other session stays as is.
+            self.driver_type = AsyncpgStatementModeDriver  # type: ignore[misc]
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))
@@ -221,8 +269,11 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
         timeout = float(options.pop("acquire_timeout", 30.0))
         options.setdefault("min_size", 1)
         options["max_size"] = self.max_pool_size()
+        connect = self._connect_kwargs()
+        if self.driver_features.get("pooler_mode", "session") != "session":
+            connect["statement_cache_size"] = 0  # unnamed statements only
         try:
-            pool = await asyncpg.create_pool(**self._connect_kwargs(), **options)
+            pool = await asyncpg.create_pool(**connect, **options)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
             raise exc.ConnectionError(f"{self.describe()}: {error}") from error
         return _Pool(pool, self.describe(), timeout)

@@ -16,6 +16,12 @@ import psycopg_pool
 from psycopg.pq import TransactionStatus
 
 from sqlspec import exceptions as exc
+from sqlspec._pooler import (
+    check_no_prepared_statements,
+    pooler_mode,
+    statement_mode_transaction_error,
+    with_pooler_hint,
+)
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig, SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
@@ -114,6 +120,8 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
         conn.execute(sql.encode())
 
     def _begin(self, conn: psycopg.Connection[Any]) -> None:
+        if self.config.driver_features.get("pooler_mode") == "statement":
+            raise statement_mode_transaction_error(self.config.describe())
         # psycopg would send its own BEGIN before a "BEGIN" statement; go under it.
         result = conn.pgconn.exec_(b"BEGIN")
         if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
@@ -123,7 +131,7 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
         return conn.pgconn.transaction_status != _IDLE
 
     def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, error_class(error))
+        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 def pool_timeout_message(name: str, pool: Any) -> str:
@@ -209,9 +217,18 @@ class PsycopgSyncConfig(
     ``psycopg_pool.ConnectionPool``: ``min_size`` (default 1), ``max_size`` (default 10),
     ``timeout`` (seconds to wait for a connection, 30), ``max_waiting``, ``max_lifetime``,
     ``max_idle``, ``reconnect_timeout``, ``num_workers``, ``name``.
+
+    ``driver_features={"pooler_mode": "transaction"}`` (or ``"statement"``) for a server behind
+    PgBouncer (or another pooler) in that pool mode: connections never prepare statements
+    (``prepare_threshold=None``), and in ``"statement"`` mode every statement commits as it runs
+    (``begin()`` raises :class:`TransactionError`). The default ``"session"`` keeps psycopg's
+    prepared statements, which a transaction-mode pooler hands to other clients. A
+    ``prepare_threshold`` that contradicts the mode, or an unknown mode, raises
+    :class:`ImproperConfigurationError`.
     """
 
     driver_type = PsycopgSyncDriver
+    feature_keys = frozenset({"pooler_mode"})
     connection_keys = LIBPQ_KEYS | {"conninfo", "dsn", "prepare_threshold"}
     pool_keys = frozenset(
         {
@@ -226,6 +243,7 @@ class PsycopgSyncConfig(
             raise ImproperConfigurationError(
                 "PsycopgSyncConfig: give conninfo or dsn (the same thing), not both"
             )
+        _check_pooler_mode(self)
         if self.max_pool_size() < int(settings.get("min_size", 1)):
             raise ImproperConfigurationError(
                 "PsycopgSyncConfig: max_size must be at least min_size"
@@ -242,6 +260,10 @@ class PsycopgSyncConfig(
         if "prepare_threshold" in settings:
             kwargs["prepare_threshold"] = settings["prepare_threshold"]
         kwargs["autocommit"] = False
+        mode = self.driver_features.get("pooler_mode", "session")
+        if mode != "session":
+            kwargs["prepare_threshold"] = None  # unnamed statements only: nothing outlives a Sync
+            kwargs["autocommit"] = mode == "statement"
         options = {k: v for k, v in settings.items() if k in self.pool_keys}
         options.setdefault("min_size", 1)
         options["max_size"] = self.max_pool_size()
@@ -260,6 +282,13 @@ class PsycopgSyncConfig(
         if shown:
             return f"{type(self).__name__}({_hide_password(str(shown))!r})"
         return super().describe()
+
+
+def _check_pooler_mode(config: PsycopgSyncConfig | PsycopgAsyncConfig) -> None:
+    mode = pooler_mode(type(config).__name__, config.driver_features)
+    if "prepare_threshold" in config.pool_config:
+        value = config.pool_config["prepare_threshold"]
+        check_no_prepared_statements(type(config).__name__, mode, "prepare_threshold", value, None)
 
 
 def _hide_password(conninfo: str) -> str:
@@ -308,6 +337,8 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
         await conn.execute(sql.encode())  # no parameters: the simple protocol
 
     async def _begin(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        if self.config.driver_features.get("pooler_mode") == "statement":
+            raise statement_mode_transaction_error(self.config.describe())
         # psycopg would send its own BEGIN before a "BEGIN" statement; send it as psycopg does.
         async with conn.lock:
             await conn.wait(conn._exec_command(b"BEGIN"))
@@ -323,7 +354,7 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
         return True
 
     def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, error_class(error))
+        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 class _AsyncPool:
@@ -391,9 +422,11 @@ class PsycopgAsyncConfig(
     The same ``pool_config`` keys as :class:`PsycopgSyncConfig` (libpq parameters, ``conninfo``
     or ``dsn``, and ``psycopg_pool`` settings: ``min_size`` 1, ``max_size`` 10, ``timeout`` to
     wait for a connection 30 s, ...); the pool is ``psycopg_pool.AsyncConnectionPool``.
+    ``driver_features={"pooler_mode": ...}`` as in :class:`PsycopgSyncConfig`.
     """
 
     driver_type = PsycopgAsyncDriver
+    feature_keys = PsycopgSyncConfig.feature_keys
     connection_keys = PsycopgSyncConfig.connection_keys
     pool_keys = PsycopgSyncConfig.pool_keys
 
@@ -410,6 +443,7 @@ class PsycopgAsyncConfig(
             raise ImproperConfigurationError(
                 "PsycopgAsyncConfig: give conninfo or dsn (the same thing), not both"
             )
+        _check_pooler_mode(self)
         if self.max_pool_size() < int(settings.get("min_size", 1)):
             raise ImproperConfigurationError(
                 "PsycopgAsyncConfig: max_size must be at least min_size"
