@@ -104,10 +104,11 @@ def retry_on_conflict(
 
 def conflict_retrier(
     policy: RetryPolicy,
-    before_retry: Callable[[BaseException], None] | None = None,
+    before_retry: Callable[[BaseException], bool] | None = None,
 ) -> Callable[[F], F]:
-    """The decorator behind :func:`retry_on_conflict`; ``before_retry(conflict)`` runs before
-    each wait (the Flask plugin rolls the view's sessions back there)."""
+    """The decorator behind :func:`retry_on_conflict`. ``before_retry(conflict)`` runs before
+    each wait (the Flask plugin rolls the view's sessions back there); when it returns False
+    the conflict is raised instead of retried."""
 
     def decorate(func: F) -> F:
         if inspect.iscoroutinefunction(func):
@@ -147,14 +148,14 @@ def _next_delay(
     func: Callable[..., Any],
     delays: Iterator[float],
     conflict: BaseException,
-    before_retry: Callable[[BaseException], None] | None,
+    before_retry: Callable[[BaseException], bool] | None,
 ) -> float | None:
-    """The wait before the next attempt, after preparing it; ``None`` when none is left."""
+    """The wait before the next attempt, after preparing it; ``None`` when there is none."""
     delay = next(delays, None)
     if delay is None:
         return None
-    if before_retry is not None:
-        before_retry(conflict)
+    if before_retry is not None and not before_retry(conflict):
+        return None
     logger.info(
         "%s: %s (%s); running it again in %.0f ms",
         getattr(func, "__qualname__", func),
