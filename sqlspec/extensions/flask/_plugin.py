@@ -199,6 +199,8 @@ class SQLSpecPlugin:
                     )
                     self._rollback_quietly(key, session)
             else:
+                if session.pending_writes:
+                    self._log_discarded_writes(key, status, failure is not None)
                 self._rollback_quietly(key, session)
         if failure is not None:
             # Flask turns this into a 500 through the app's own error handlers: a response
@@ -215,6 +217,25 @@ class SQLSpecPlugin:
                 session.close()  # rolls back anything uncommitted, returns the connection
             except Exception:
                 logger.exception("could not release session %r", key)
+
+    @staticmethod
+    def _log_discarded_writes(key: str, status: int, after_failed_commit: bool) -> None:
+        """Say that an automatic-mode session's writes are being rolled back, and why."""
+        reason = (
+            "another database's commit failed"
+            if after_failed_commit
+            else f"status {status} does not commit"
+        )
+        logger.info(
+            "rolling back the writes of session %r after %s %s (endpoint %r, status %s): %s",
+            key,
+            request.method,
+            request.path,
+            request.endpoint,
+            status,
+            reason,
+            extra={"sqlspec_endpoint": request.endpoint, "sqlspec_status": status},
+        )
 
     @staticmethod
     def _rollback_quietly(key: str, session: Any) -> None:
