@@ -85,8 +85,8 @@ class TransactionError(SQLSpecError):
 class SerializationError(TransactionError):
     """The transaction conflicted with a concurrent one and was rolled back (PostgreSQL SQLSTATE
     40001, SQLite's stale WAL snapshot ``SQLITE_BUSY_SNAPSHOT``, MariaDB error 1020 under
-    snapshot isolation). Running the whole transaction again may succeed: see
-    :func:`sqlspec.retry_on_conflict`."""
+    snapshot isolation, DuckDB's write-write "Conflict on ..."). Running the whole transaction
+    again may succeed: see :func:`sqlspec.retry_on_conflict`."""
 
 
 class DeadlockError(TransactionError):

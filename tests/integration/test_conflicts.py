@@ -1,6 +1,6 @@
 """Real conflicts between transactions become ``SerializationError`` / ``DeadlockError``, and
-``retry_on_conflict`` runs the unit of work again until it succeeds (SQLite in WAL mode and
-PostgreSQL)."""
+``retry_on_conflict`` runs the unit of work again until it succeeds (SQLite in WAL mode, DuckDB
+and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from sqlspec import DeadlockError, SerializationError, SQLSpec, retry_on_conflic
 from sqlspec.exceptions import TransactionError, UniqueViolationError
 from tests.integration.conftest import Dialect, MakeConfig, only
 
-conflicting = only("sqlite", "postgres")
+conflicting = only("sqlite", "duckdb", "postgres")
 
 
 @pytest.fixture
 def counter_config(make_config: MakeConfig, dialect: Dialect, spec: SQLSpec) -> Any:
     """A config whose sessions read one snapshot per transaction (WAL on SQLite, REPEATABLE READ
-    on PostgreSQL), with ``counter(id, n)`` holding row ``(1, 0)``."""
+    on PostgreSQL, always on DuckDB), with ``counter(id, n)`` holding row ``(1, 0)``."""
     if dialect.is_sqlite:
         config = make_config(timeout=0.5, driver_features={"pragmas": {"journal_mode": "wal"}})
     else:

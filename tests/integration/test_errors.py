@@ -160,7 +160,7 @@ def test_deferred_foreign_key_fails_at_commit(session: Any, dialect: Dialect) ->
 
 CONFLICT_ERRORS = {
     "sqlite": OperationalError,  # database is locked (busy timeout)
-    "duckdb": TransactionError,  # conflict on update
+    "duckdb": SerializationError,  # conflict on update (optimistic concurrency)
     "postgres": OperationalError,  # lock_timeout
 }
 
