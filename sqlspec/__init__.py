@@ -12,14 +12,18 @@
 from sqlspec.base import SQLSpec
 from sqlspec.config import FlaskConfig, StatementConfig
 from sqlspec.exceptions import (
+    DeadlockError,
     ImproperConfigurationError,
     MultipleResultsFoundError,
     NotFoundError,
+    SerializationError,
     SQLSpecError,
 )
 from sqlspec.result import SQLResult
+from sqlspec.retry import retry_on_conflict
 
 __all__ = (
+    "DeadlockError",
     "FlaskConfig",
     "ImproperConfigurationError",
     "MultipleResultsFoundError",
@@ -27,7 +31,9 @@ __all__ = (
     "SQLResult",
     "SQLSpec",
     "SQLSpecError",
+    "SerializationError",
     "StatementConfig",
+    "retry_on_conflict",
 )
 
 __version__ = "0.1.0"

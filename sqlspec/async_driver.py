@@ -79,6 +79,7 @@ class AsyncDriver(Generic[ConnT]):
         "_lost",
         "_pool",
         "_rewrite",
+        "_wrote",
         "config",
         "log_context",
     )
@@ -103,6 +104,7 @@ class AsyncDriver(Generic[ConnT]):
         self._log = statement_logger.isEnabledFor(logging.DEBUG)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
+        self._wrote = False
         self._on_acquire()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -131,6 +133,7 @@ class AsyncDriver(Generic[ConnT]):
             await self._recover()
         conn, self._connection = self._connection, None
         pool, self._pool = self._pool, None
+        self._wrote = False
         if conn is not None and pool is not None:
             # Shielded: even if this task is cancelled, the connection goes back (or is closed).
             await asyncio.shield(pool.release(conn))
@@ -226,6 +229,8 @@ class AsyncDriver(Generic[ConnT]):
             self._busy = False
             raise self._translate(error) from error
         self._busy = False
+        if stmt.writes:
+            self._wrote = True
         if started:
             log_statement(self.config, self.log_context, sql, started)
         if not description:
@@ -254,6 +259,8 @@ class AsyncDriver(Generic[ConnT]):
             self._busy = False
             raise self._translate(error) from error
         self._busy = False
+        if stmt.writes:
+            self._wrote = True
         if started:
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
@@ -265,6 +272,7 @@ class AsyncDriver(Generic[ConnT]):
         started = perf_counter() if self._log else 0.0
         await self._guarded(self._begin_implicit, conn)
         await self._guarded(self._run_script, conn, sql)
+        self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if started:
             log_statement(self.config, self.log_context, sql, started)
 
@@ -331,11 +339,15 @@ class AsyncDriver(Generic[ConnT]):
 
     async def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
-        await self._guarded(self._commit, await self._usable_connection())
+        conn = await self._usable_connection()
+        self._wrote = False
+        await self._guarded(self._commit, conn)
 
     async def rollback(self) -> None:
         """Roll back the open transaction (no-op when none is open)."""
-        await self._guarded(self._rollback, await self._usable_connection())
+        conn = await self._usable_connection()
+        self._wrote = False
+        await self._guarded(self._rollback, conn)
 
     async def _guarded(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run one driver step, marking the connection busy meanwhile (still busy afterwards
@@ -353,6 +365,13 @@ class AsyncDriver(Generic[ConnT]):
     def in_transaction(self) -> bool:
         """True while a transaction is open on this session."""
         return self._in_transaction(self._open_connection())
+
+    @property
+    def pending_writes(self) -> bool:
+        """True when a statement that writes (INSERT, UPDATE, DELETE, MERGE, DDL, a script) ran
+        in the open transaction; a hint for logs (see the sync session's)."""
+        conn = self._connection
+        return self._wrote and conn is not None and self._in_transaction(conn)
 
     # -- adapter hooks -------------------------------------------------------------------------
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import difflib
 import logging
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from sqlspec.portal_session import PortalSession
 
 __all__ = (
+    "EXTENSION_SETTINGS",
     "AsyncDatabaseConfig",
     "AsyncPool",
     "DatabaseConfig",
@@ -61,6 +63,36 @@ class FlaskConfig(TypedDict):
     """Further status codes that commit."""
     extra_rollback_statuses: NotRequired[set[int]]
     """Further status codes that roll back."""
+
+
+#: The extensions that read settings from ``extension_config[<name>]``, each with the TypedDict
+#: of its keys. Every key of ``extension_config`` and of each extension's settings is checked
+#: against this when a config is made; a new extension adds its entry here.
+EXTENSION_SETTINGS: dict[str, Any] = {"flask": FlaskConfig}
+
+
+def settings_keys(settings: Any) -> frozenset[str]:
+    """The keys of a settings TypedDict (such as :class:`FlaskConfig`)."""
+    return frozenset(settings.__required_keys__ | settings.__optional_keys__)
+
+
+def close_match(word: object, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``word`` (case-insensitively), when one is close enough."""
+    if not isinstance(word, str):
+        return None
+    by_folded = {choice.casefold(): choice for choice in choices}
+    found = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[found[0]] if found else None
+
+
+def unknown_names(names: Iterable[object], valid: Iterable[str]) -> str:
+    """``'databse' (did you mean 'database'?), 'x'``: unknown names with their close matches."""
+    choices = list(valid)
+    shown = []
+    for name in names:
+        match = close_match(name, choices)
+        shown.append(f"{name!r} (did you mean {match!r}?)" if match else repr(name))
+    return ", ".join(shown)
 
 
 @dataclass(frozen=True)
@@ -133,13 +165,9 @@ class DatabaseConfig:
         self.driver_features: dict[str, Any] = _checked_keys(
             name, "driver_features", driver_features, self.feature_keys
         )
-        if extension_config is not None and not isinstance(extension_config, Mapping):
-            raise ImproperConfigurationError(
-                f"{name}: extension_config must be a mapping like {{'flask': {{...}}}}"
-            )
-        self.extension_config: dict[str, dict[str, Any]] = {
-            key: dict(value) for key, value in (extension_config or {}).items()
-        }
+        self.extension_config: dict[str, dict[str, Any]] = _checked_extensions(
+            name, extension_config
+        )
         if statement_config is not None and not isinstance(statement_config, StatementConfig):
             raise ImproperConfigurationError(f"{name}: statement_config must be a StatementConfig")
         self.statement_config = statement_config or StatementConfig()
@@ -517,7 +545,73 @@ def _checked_keys(
     unknown = [key for key in given if key not in valid]
     if unknown:
         raise ImproperConfigurationError(
-            f"{config_name}: unknown {what} key(s) {', '.join(map(repr, unknown))}; "
+            f"{config_name}: unknown {what} key(s) {unknown_names(unknown, valid)}; "
             f"valid keys are {', '.join(sorted(valid)) or '(none)'}"
         )
     return dict(given)
+
+
+def _checked_extensions(
+    config_name: str, given: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    """``extension_config`` checked against :data:`EXTENSION_SETTINGS`: known extension names
+    only, each with a mapping of its own keys; returned as fresh dicts."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise ImproperConfigurationError(
+            f"{config_name}: extension_config must be a mapping like {{'flask': {{...}}}}, "
+            f"got {type(given).__name__}"
+        )
+    checked: dict[str, dict[str, Any]] = {}
+    for extension, settings in given.items():
+        known = EXTENSION_SETTINGS.get(extension) if isinstance(extension, str) else None
+        if known is None:
+            raise ImproperConfigurationError(_unknown_extension(config_name, extension, given))
+        valid = settings_keys(known)
+        where = f"{config_name}: extension_config[{extension!r}]"
+        if not isinstance(settings, Mapping):
+            raise ImproperConfigurationError(
+                f"{where} must be a mapping of the {extension} extension's settings (keys "
+                f"{', '.join(sorted(valid))}), got {type(settings).__name__} {settings!r}"
+            )
+        unknown = [key for key in settings if key not in valid]
+        if unknown:
+            raise ImproperConfigurationError(
+                f"{where}: unknown key(s) {unknown_names(unknown, valid)}; valid keys are "
+                f"{', '.join(sorted(valid))}"
+            )
+        checked[extension] = dict(settings)
+    return checked
+
+
+def _unknown_extension(config_name: str, key: object, given: Mapping[Any, Any]) -> str:
+    """Why ``key`` is not an extension name: an extension's setting written one level too high,
+    or a misspelt (or unknown) extension name."""
+    known = ", ".join(map(repr, EXTENSION_SETTINGS))
+    for extension, settings in EXTENSION_SETTINGS.items():
+        keys = settings_keys(settings)
+        if key in keys:
+            misplaced = {k: v for k, v in given.items() if k in keys}
+            return (
+                f"{config_name}: extension_config key {key!r} is a setting of the {extension} "
+                f"extension; settings go under the extension's name: "
+                f"extension_config={{{extension!r}: {misplaced!r}}}"
+            )
+    match = close_match(key, EXTENSION_SETTINGS)
+    if match is not None:
+        return (
+            f"{config_name}: unknown extension {key!r} in extension_config; did you mean "
+            f"{match!r}? Known extensions: {known}"
+        )
+    for extension, settings in EXTENSION_SETTINGS.items():
+        setting = close_match(key, settings_keys(settings))
+        if setting is not None:
+            return (
+                f"{config_name}: unknown extension {key!r} in extension_config; did you mean "
+                f"the {extension} setting {setting!r}? It goes under the extension's name: "
+                f"extension_config={{{extension!r}: {{{setting!r}: ...}}}}"
+            )
+    return (
+        f"{config_name}: unknown extension {key!r} in extension_config; known extensions: {known}"
+    )

@@ -173,7 +173,7 @@ class SyncDriver(Generic[ConnT]):
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
-    __slots__ = ("_connection", "_log", "_pool", "_rewrite", "config", "log_context")
+    __slots__ = ("_connection", "_log", "_pool", "_rewrite", "_wrote", "config", "log_context")
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
 
     def __init__(
@@ -187,6 +187,7 @@ class SyncDriver(Generic[ConnT]):
         self._log = statement_logger.isEnabledFor(logging.DEBUG)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
+        self._wrote = False
         if connection is not None:
             self._on_acquire()
 
@@ -210,6 +211,7 @@ class SyncDriver(Generic[ConnT]):
     def close(self) -> None:
         """Roll back anything uncommitted and return the connection to its pool (idempotent)."""
         conn, self._connection = self._connection, None
+        self._wrote = False
         if conn is not None and self._pool is not None:
             self._pool.release(conn)
             self._pool = None
@@ -294,6 +296,8 @@ class SyncDriver(Generic[ConnT]):
             rowcount = cursor.rowcount
         except self.driver_errors as error:
             raise self._translate(error) from error
+        if stmt.writes:
+            self._wrote = True
         if started:
             log_statement(self.config, self.log_context, sql, started)
         if names is None:
@@ -322,6 +326,8 @@ class SyncDriver(Generic[ConnT]):
             rowcount = cursor.rowcount
         except self.driver_errors as error:
             raise self._translate(error) from error
+        if stmt.writes:
+            self._wrote = True
         if started:
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
@@ -336,6 +342,7 @@ class SyncDriver(Generic[ConnT]):
             self._run_script(conn, sql)
         except self.driver_errors as error:
             raise self._translate(error) from error
+        self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if started:
             log_statement(self.config, self.log_context, sql, started)
 
@@ -407,6 +414,7 @@ class SyncDriver(Generic[ConnT]):
     def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
         conn = self._open_connection()
+        self._wrote = False
         try:
             self._commit(conn)
         except self.driver_errors as error:
@@ -415,6 +423,7 @@ class SyncDriver(Generic[ConnT]):
     def rollback(self) -> None:
         """Roll back the open transaction (no-op when none is open)."""
         conn = self._open_connection()
+        self._wrote = False
         try:
             self._rollback(conn)
         except self.driver_errors as error:
@@ -424,6 +433,19 @@ class SyncDriver(Generic[ConnT]):
     def in_transaction(self) -> bool:
         """True while a transaction is open on this session."""
         return self._in_transaction(self._open_connection())
+
+    @property
+    def pending_writes(self) -> bool:
+        """True when a statement that writes (INSERT, UPDATE, DELETE, MERGE, DDL, a script) ran
+        in the open transaction: the session's ``commit()``/``rollback()`` reset it, and it is
+        False once no transaction is open (after the driver connection's own commit too).
+
+        Read from each statement's first keyword and never from the database, so it is a hint
+        for logs (the Flask extension says when it rolls such writes back); after a commit on
+        the driver connection, later reads in a new transaction still count the earlier writes.
+        """
+        conn = self._connection
+        return self._wrote and conn is not None and self._in_transaction(conn)
 
     # -- adapter hooks -------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ __all__ = (
     "CheckViolationError",
     "ConnectionError",
     "DataError",
+    "DeadlockError",
     "ForeignKeyViolationError",
     "ImproperConfigurationError",
     "IntegrityError",
@@ -23,6 +24,7 @@ __all__ = (
     "PortalTimeoutError",
     "ProgrammingError",
     "SQLSpecError",
+    "SerializationError",
     "TransactionError",
     "UniqueViolationError",
 )
@@ -78,6 +80,19 @@ class PoolTimeoutError(ConnectionError):
 
 class TransactionError(SQLSpecError):
     """A transaction could not be started, committed or rolled back (serialization, deadlock...)."""
+
+
+class SerializationError(TransactionError):
+    """The transaction conflicted with a concurrent one and was rolled back (PostgreSQL SQLSTATE
+    40001, SQLite's stale WAL snapshot ``SQLITE_BUSY_SNAPSHOT``, MariaDB error 1020 under
+    snapshot isolation, DuckDB's write-write "Conflict on ..."). Running the whole transaction
+    again may succeed: see :func:`sqlspec.retry_on_conflict`."""
+
+
+class DeadlockError(TransactionError):
+    """The database broke a deadlock by rolling this transaction back (PostgreSQL SQLSTATE 40P01,
+    MySQL/MariaDB error 1213). Running the whole transaction again may succeed: see
+    :func:`sqlspec.retry_on_conflict`."""
 
 
 class DataError(SQLSpecError):

@@ -132,6 +132,11 @@ class PortalSession:
         """True while a transaction is open on this session."""
         return self._session.in_transaction
 
+    @property
+    def pending_writes(self) -> bool:
+        """True when a statement that writes ran in the open transaction (a hint for logs)."""
+        return self._session.pending_writes
+
     # -- statements ----------------------------------------------------------------------------
 
     @overload

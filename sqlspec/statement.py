@@ -33,6 +33,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any, Protocol
 
+from sqlspec._writes import writes
 from sqlspec.exceptions import ParameterError
 
 __all__ = ("Dialect", "ParamStyle", "PreparedStatement", "prepare")
@@ -119,6 +120,8 @@ class PreparedStatement:
             distinct names.
         identity: Positional input whose ``order`` is exactly ``(0, 1, ..., n - 1)``: ``bind``
             may pass the parameters through unchanged.
+        writes: The statement changes data or schema (INSERT, UPDATE, DELETE, DDL...), as read
+            from its leading keyword (see :func:`sqlspec._writes.writes`); a hint for logs.
     """
 
     sql: str
@@ -133,6 +136,7 @@ class PreparedStatement:
     direct_length: int = field(init=False, repr=False, compare=False)
     _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _pick: Callable[[Any], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    writes: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fast_len = self.expected if self.identity and self.expected > 0 else -1
@@ -142,6 +146,7 @@ class PreparedStatement:
         object.__setattr__(self, "direct_length", fast_len)
         object.__setattr__(self, "_names", names)
         object.__setattr__(self, "_pick", _make_picker(self.order))
+        object.__setattr__(self, "writes", writes(self.source))
 
     def bind(self, params: Sequence[Any] | Mapping[str, Any] | None) -> Sequence[Any]:
         """Return the parameter values in the order the rewritten SQL expects them.

@@ -18,8 +18,8 @@ _SQLSTATE_EXACT: dict[str, type[exc.SQLSpecError]] = {
     "23503": exc.ForeignKeyViolationError,
     "23502": exc.NotNullViolationError,
     "23514": exc.CheckViolationError,
-    "40001": exc.TransactionError,  # serialization_failure
-    "40P01": exc.TransactionError,  # deadlock_detected
+    "40001": exc.SerializationError,  # serialization_failure
+    "40P01": exc.DeadlockError,  # deadlock_detected
     "25P02": exc.TransactionError,  # in_failed_sql_transaction
     "57014": exc.OperationalError,  # query_canceled (statement_timeout)
 }
@@ -51,6 +51,9 @@ _SQLITE_EXTENDED: dict[str, type[exc.SQLSpecError]] = {
     "SQLITE_CONSTRAINT_FOREIGNKEY": exc.ForeignKeyViolationError,
     "SQLITE_CONSTRAINT_NOTNULL": exc.NotNullViolationError,
     "SQLITE_CONSTRAINT_CHECK": exc.CheckViolationError,
+    # A WAL read transaction whose snapshot a concurrent commit made stale cannot become a
+    # writer; SQLite refuses at once (no busy wait) and only rerunning the transaction helps.
+    "SQLITE_BUSY_SNAPSHOT": exc.SerializationError,
 }
 
 
@@ -92,8 +95,13 @@ _MYSQL_ERRNO: dict[int, type[exc.SQLSpecError]] = {
     1364: exc.NotNullViolationError,  # ER_NO_DEFAULT_FOR_FIELD
     3819: exc.CheckViolationError,  # MySQL ER_CHECK_CONSTRAINT_VIOLATED
     4025: exc.CheckViolationError,  # MariaDB ER_CONSTRAINT_FAILED
-    1213: exc.TransactionError,  # deadlock
-    1205: exc.OperationalError,  # lock wait timeout
+    1213: exc.DeadlockError,  # ER_LOCK_DEADLOCK: the transaction was rolled back
+    # ER_CHECKREAD: under MariaDB's innodb_snapshot_isolation, a row changed since the snapshot;
+    # the transaction is rolled back, as for a PostgreSQL serialization failure.
+    1020: exc.SerializationError,
+    # ER_LOCK_WAIT_TIMEOUT is a timeout, not a conflict: InnoDB rolls back only the statement
+    # (unless innodb_rollback_on_timeout), so rerunning the whole unit of work is not implied.
+    1205: exc.OperationalError,
     1064: exc.ProgrammingError,  # syntax
     1146: exc.ProgrammingError,  # no such table
     1054: exc.ProgrammingError,  # unknown column

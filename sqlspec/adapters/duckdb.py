@@ -132,6 +132,10 @@ def _error_class(error: BaseException) -> type[SQLSpecError]:
             return exc.CheckViolationError
         return exc.IntegrityError
     if isinstance(error, duckdb.TransactionException):
+        if "Conflict" in str(error):
+            # Optimistic concurrency: a write-write conflict aborts the transaction; only
+            # running it again can succeed.
+            return exc.SerializationError
         return exc.TransactionError
     if isinstance(error, duckdb.InvalidInputException | duckdb.DataError):
         return exc.DataError

@@ -225,3 +225,31 @@ def test_sqlite_pragmas_apply_to_every_connection(tmp_path: Path) -> None:
 def test_sqlite_unsafe_pragmas_are_refused(pragmas: dict[str, str]) -> None:
     with pytest.raises(ImproperConfigurationError, match="pragma"):
         SqliteConfig(driver_features={"pragmas": pragmas})
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "suggestion"),
+    [
+        ("sqlite", "databse", "database"),
+        ("sqlite", "max_szie", "max_size"),
+        ("duckdb", "read_onl", "read_only"),
+        ("postgres", "conninf", "conninfo"),
+        ("postgres", "Max_Size", "max_size"),
+    ],
+)
+def test_unknown_pool_key_suggests_the_close_match(name: str, key: str, suggestion: str) -> None:
+    with pytest.raises(ImproperConfigurationError) as error:
+        CONFIG_CLASSES[name](pool_config={key: 1})
+    assert f"unknown pool_config key(s) {key!r} (did you mean {suggestion!r}?)" in str(error.value)
+
+
+def test_unknown_driver_feature_suggests_the_close_match() -> None:
+    with pytest.raises(ImproperConfigurationError) as error:
+        SqliteConfig(driver_features={"pragma": {"journal_mode": "wal"}})
+    assert "unknown driver_features key(s) 'pragma' (did you mean 'pragmas'?)" in str(error.value)
+
+
+def test_unknown_key_without_a_close_match_gets_no_suggestion() -> None:
+    with pytest.raises(ImproperConfigurationError) as error:
+        SqliteConfig(pool_config={"zzzz": 1})
+    assert "did you mean" not in str(error.value)

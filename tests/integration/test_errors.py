@@ -15,6 +15,7 @@ from sqlspec.exceptions import (
     NotNullViolationError,
     OperationalError,
     ProgrammingError,
+    SerializationError,
     TransactionError,
     UniqueViolationError,
 )
@@ -159,7 +160,7 @@ def test_deferred_foreign_key_fails_at_commit(session: Any, dialect: Dialect) ->
 
 CONFLICT_ERRORS = {
     "sqlite": OperationalError,  # database is locked (busy timeout)
-    "duckdb": TransactionError,  # conflict on update
+    "duckdb": SerializationError,  # conflict on update (optimistic concurrency)
     "postgres": OperationalError,  # lock_timeout
 }
 
@@ -184,7 +185,7 @@ def test_concurrent_writers_conflict(
 
 
 @only("postgres")
-def test_postgres_serialization_failure_is_a_transaction_error(
+def test_postgres_serialization_failure_is_a_serialization_error(
     spec: SQLSpec, sync_config: Any, dialect: Dialect
 ) -> None:
     with spec.provide_session(sync_config) as first, spec.provide_session(sync_config) as second:
@@ -197,7 +198,7 @@ def test_postgres_serialization_failure_is_a_transaction_error(
         second.commit()
         with pytest.raises(TransactionError) as error:
             first.execute("UPDATE t SET v = 6 WHERE id = 1")
-        _assert_translated(error, TransactionError, dialect)
+        _assert_translated(error, SerializationError, dialect)
         first.rollback()
 
 

@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from sqlspec import SQLSpec, SQLSpecError
-from sqlspec.exceptions import OperationalError, ProgrammingError, TransactionError
+from sqlspec.exceptions import (
+    ProgrammingError,
+    SerializationError,
+    TransactionError,
+)
 from tests.integration.conftest import Dialect, MakeConfig
 
 
@@ -279,7 +283,7 @@ def test_sqlite_session_reads_one_snapshot_and_refuses_a_stale_write(
             writer.execute("UPDATE accounts SET balance = 50 WHERE id = 1")
             writer.commit()
         assert reader.select_value("SELECT balance FROM accounts WHERE id = 1") == 100
-        with pytest.raises(OperationalError, match=r"(?i)locked|busy"):  # SQLITE_BUSY_SNAPSHOT
+        with pytest.raises(SerializationError, match=r"(?i)locked|busy"):  # SQLITE_BUSY_SNAPSHOT
             reader.execute("UPDATE accounts SET balance = 100 - 30 WHERE id = 1")
         reader.rollback()
     with spec.provide_session(config) as check:

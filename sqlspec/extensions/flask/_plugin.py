@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, has_app_context, has_request_context, request
 from flask.ctx import AppContext
@@ -17,6 +19,7 @@ from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.extensions.flask._cli import sqlspec_cli
 from sqlspec.extensions.flask._state import DatabaseState, build_states
 from sqlspec.portal import get_portal
+from sqlspec.retry import CONFLICT_ERRORS, RetryPolicy, conflict_retrier
 from sqlspec.testing import isolated
 
 __all__ = ("SQLSpecPlugin",)
@@ -25,16 +28,20 @@ logger = logging.getLogger("sqlspec.flask")
 
 _CONTEXT = "_sqlspec"
 
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
 
 class _ContextSessions:
     """The sessions borrowed in one app context, and the settings of that context's app."""
 
-    __slots__ = ("default", "sessions", "states")
+    __slots__ = ("default", "partly_committed", "sessions", "states")
 
     def __init__(self, states: dict[str, DatabaseState]) -> None:
         self.states = states
         self.default = next(iter(states.values()))
         self.sessions: dict[str, Any] = {}
+        #: Set by a retried view whose commit conflicted after another database committed.
+        self.partly_committed = False
 
 
 def _app_context() -> AppContext:
@@ -192,6 +199,8 @@ class SQLSpecPlugin:
                     )
                     self._rollback_quietly(key, session)
             else:
+                if session.pending_writes:
+                    self._log_discarded_writes(key, status, failure is not None)
                 self._rollback_quietly(key, session)
         if failure is not None:
             # Flask turns this into a 500 through the app's own error handlers: a response
@@ -210,11 +219,121 @@ class SQLSpecPlugin:
                 logger.exception("could not release session %r", key)
 
     @staticmethod
+    def _log_discarded_writes(key: str, status: int, after_failed_commit: bool) -> None:
+        """Say that an automatic-mode session's writes are being rolled back, and why."""
+        reason = (
+            "another database's commit failed"
+            if after_failed_commit
+            else f"status {status} does not commit"
+        )
+        logger.info(
+            "rolling back the writes of session %r after %s %s (endpoint %r, status %s): %s",
+            key,
+            request.method,
+            request.path,
+            request.endpoint,
+            status,
+            reason,
+            extra={"sqlspec_endpoint": request.endpoint, "sqlspec_status": status},
+        )
+
+    @staticmethod
     def _rollback_quietly(key: str, session: Any) -> None:
         try:
             session.rollback()
         except Exception:
             logger.exception("rollback failed for session %r", key)
+
+    # -- retries -------------------------------------------------------------------------------
+
+    def retry_on_conflict(
+        self, attempts: int = 3, *, base_delay: float = 0.02, max_delay: float = 1.0
+    ) -> Callable[[ViewT], ViewT]:
+        """Decorate a view so that it runs again when a database rolls its transaction back
+        because of a conflict (:class:`~sqlspec.exceptions.SerializationError`,
+        :class:`~sqlspec.exceptions.DeadlockError`)::
+
+            @app.post("/transfer")
+            @plugin.retry_on_conflict(attempts=3)
+            def transfer(): ...
+
+        Before each retry every session of this plugin in the current app context is rolled
+        back, so the next attempt starts from a clean transaction (and reads fresh data). The
+        view runs at most ``attempts`` times; other errors are never retried, and when every
+        attempt conflicted the last conflict propagates (a 500 through the app's error
+        handlers). Waits between attempts are jittered and grow exponentially up to
+        ``max_delay`` seconds (see :func:`sqlspec.retry_on_conflict`). ``async def`` views work
+        too.
+
+        In the ``autocommit`` modes the sessions are committed when the view returns, inside
+        the retry, whenever its response status commits: a conflict that the database reports
+        only at ``COMMIT`` (PostgreSQL ``SERIALIZABLE``) is retried as well. The commit then no
+        longer waits for the app's own ``after_request`` hooks, which can no longer undo it.
+        A conflict at the commit of one database after another one committed is not retried
+        (running the view again would repeat the committed writes). Likewise a view that
+        commits itself should do so only at its end.
+
+        Raises :class:`~sqlspec.exceptions.ImproperConfigurationError` at decoration time for
+        bad arguments (``attempts`` an integer >= 1; delays finite, >= 0 and in order).
+        """
+        policy = RetryPolicy("plugin.retry_on_conflict", attempts, base_delay, max_delay)
+
+        def decorate(view: ViewT) -> ViewT:
+            attempt: Callable[..., Any]
+            if inspect.iscoroutinefunction(view):
+
+                @functools.wraps(view)
+                async def attempt_async(*args: Any, **kwargs: Any) -> Any:
+                    return self._commit_retried(await view(*args, **kwargs))
+
+                attempt = attempt_async
+            else:
+
+                @functools.wraps(view)
+                def attempt_sync(*args: Any, **kwargs: Any) -> Any:
+                    return self._commit_retried(view(*args, **kwargs))
+
+                attempt = attempt_sync
+            return conflict_retrier(policy, self._before_retry)(attempt)  # type: ignore[return-value]
+
+        return decorate
+
+    def _commit_retried(self, result: Any) -> Any:
+        """Commit the automatic-mode sessions whose database commits on the view's status."""
+        context: _ContextSessions | None = _app_context().g.__dict__.get(_CONTEXT)
+        if context is None or not context.sessions:
+            return result
+        response = current_app.make_response(result)
+        status = response.status_code
+        committed = False
+        for key, session in context.sessions.items():
+            commit_statuses = context.states[key].commit_statuses
+            if commit_statuses is None or session.closed or status not in commit_statuses:
+                continue
+            try:
+                session.commit()
+            except CONFLICT_ERRORS:
+                context.partly_committed = committed
+                raise
+            committed = True
+        return response
+
+    @staticmethod
+    def _before_retry(conflict: BaseException) -> bool:
+        """Roll back the view's sessions; False (no retry) once part of its work committed."""
+        context: _ContextSessions | None = _app_context().g.__dict__.get(_CONTEXT)
+        if context is None:
+            return True
+        if context.partly_committed:
+            logger.warning(
+                "not retrying %s after a conflict: another database already committed its part",
+                request.endpoint if has_request_context() else "the view",
+            )
+            return False
+        for session in context.sessions.values():
+            if not session.closed:
+                session.rollback()
+        return True
 
     # -- tools ---------------------------------------------------------------------------------
 

@@ -6,21 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlspec.config import DatabaseConfig
+from sqlspec.config import DatabaseConfig, FlaskConfig, close_match, settings_keys, unknown_names
 from sqlspec.exceptions import ImproperConfigurationError
 
 __all__ = ("COMMIT_MODES", "DatabaseState", "build_states")
 
 COMMIT_MODES = ("manual", "autocommit", "autocommit_include_redirect")
-_FLASK_KEYS = frozenset(
-    {
-        "session_key",
-        "connection_key",
-        "commit_mode",
-        "extra_commit_statuses",
-        "extra_rollback_statuses",
-    }
-)
+_FLASK_KEYS = settings_keys(FlaskConfig)
 # Statuses that commit in each automatic mode, as a half-open range.
 _COMMIT_RANGES = {"autocommit": (200, 300), "autocommit_include_redirect": (200, 400)}
 
@@ -67,10 +59,11 @@ def build_states(configs: Sequence[DatabaseConfig]) -> dict[str, DatabaseState]:
 def _state_for(config: DatabaseConfig) -> DatabaseState:
     settings: dict[str, Any] = dict(config.extension_config.get("flask") or {})
     where = f'{config.describe()} extension_config["flask"]'
+    # Checked when the config was made too; again here for settings changed since.
     unknown = sorted(set(settings) - _FLASK_KEYS)
     if unknown:
         raise ImproperConfigurationError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"{where}: unknown key(s) {unknown_names(unknown, _FLASK_KEYS)}; "
             f"valid keys are {', '.join(sorted(_FLASK_KEYS))}"
         )
     session_key = settings.get("session_key", "default")
@@ -82,8 +75,10 @@ def _state_for(config: DatabaseConfig) -> DatabaseState:
             )
     commit_mode = settings.get("commit_mode", "manual")
     if commit_mode not in COMMIT_MODES:
+        match = close_match(commit_mode, COMMIT_MODES)
+        hint = f" (did you mean {match!r}?)" if match else ""
         raise ImproperConfigurationError(
-            f"{where}: unknown commit_mode {commit_mode!r}; use one of "
+            f"{where}: unknown commit_mode {commit_mode!r}{hint}; use one of "
             f"{', '.join(map(repr, COMMIT_MODES))}"
         )
     extra_commit = _statuses(where, "extra_commit_statuses", settings.get("extra_commit_statuses"))
