@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from sqlspec.driver import (
+    OUTSIDE_TRANSACTION_MESSAGE,
     SessionConnection,
     collect_parameters,
     column_names,
@@ -265,13 +266,19 @@ class AsyncDriver(Generic[ConnT]):
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
 
-    async def execute_script(self, sql: str, /) -> None:
+    async def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
         """Run several ``;``-separated statements (no parameters) inside the session's
-        transaction."""
+        transaction; ``transaction=False`` runs them outside any transaction (see
+        :meth:`SyncDriver.execute_script <sqlspec.driver.SyncDriver.execute_script>`)."""
         conn = await self._usable_connection()
         started = perf_counter() if self._log else 0.0
-        await self._guarded(self._begin_implicit, conn)
-        await self._guarded(self._run_script, conn, sql)
+        if transaction:
+            await self._guarded(self._begin_implicit, conn)
+            await self._guarded(self._run_script, conn, sql)
+        else:
+            if self._in_transaction(conn):
+                raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
+            await self._guarded(self._run_outside_transaction, conn, sql)
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if started:
             log_statement(self.config, self.log_context, sql, started)
@@ -390,6 +397,14 @@ class AsyncDriver(Generic[ConnT]):
 
     async def _run_script(self, conn: ConnT, sql: str) -> None:
         raise NotImplementedError
+
+    async def _run_outside_transaction(self, conn: ConnT, sql: str) -> None:
+        """Run a script in the database's autocommit mode. The default suits drivers that run
+        statements on their own until the session sends ``BEGIN`` (asyncpg, aiosqlite); a
+        transaction the server opened anyway (MySQL with autocommit off) is committed."""
+        await self._run_script(conn, sql)
+        if self._in_transaction(conn):
+            await self._commit(conn)
 
     async def _begin(self, conn: ConnT) -> None:
         raise NotImplementedError

@@ -12,6 +12,7 @@ import atexit
 import difflib
 import logging
 import os
+import re
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -36,6 +37,7 @@ __all__ = (
     "AsyncPool",
     "DatabaseConfig",
     "FlaskConfig",
+    "MigrationConfig",
     "StatementConfig",
     "SyncDatabaseConfig",
     "SyncPool",
@@ -95,6 +97,16 @@ def unknown_names(names: Iterable[object], valid: Iterable[str]) -> str:
     return ", ".join(shown)
 
 
+class MigrationConfig(TypedDict):
+    """Settings of a config's schema migrations, given as ``migration_config={...}``."""
+
+    script_location: NotRequired[str | os.PathLike[str]]
+    """The folder of migration files; relative paths are read against the current directory
+    (the app's root path when run through Flask). Default ``"migrations"``."""
+    version_table_name: NotRequired[str]
+    """The table recording applied migrations; default ``"sqlspec_migrations"``."""
+
+
 @dataclass(frozen=True)
 class StatementConfig:
     """How statements are prepared.
@@ -152,6 +164,7 @@ class DatabaseConfig:
         extension_config: Mapping[str, Mapping[str, Any]] | None = None,
         statement_config: StatementConfig | None = None,
         driver_features: Mapping[str, Any] | None = None,
+        migration_config: Mapping[str, Any] | None = None,
     ) -> None:
         name = type(self).__name__
         if pool_config is not None and connection_config is not None:
@@ -171,6 +184,9 @@ class DatabaseConfig:
         if statement_config is not None and not isinstance(statement_config, StatementConfig):
             raise ImproperConfigurationError(f"{name}: statement_config must be a StatementConfig")
         self.statement_config = statement_config or StatementConfig()
+        #: Settings of :meth:`SQLSpec.migrations() <sqlspec.base.SQLSpec.migrations>` (``{}``
+        #: when not given: the defaults apply).
+        self.migration_config: dict[str, Any] = _checked_migration_config(name, migration_config)
         self._pool: Any = None
         self._pool_lock = threading.Lock()
         self._validate()
@@ -305,6 +321,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         extension_config: Mapping[str, Mapping[str, Any]] | None = None,
         statement_config: StatementConfig | None = None,
         driver_features: Mapping[str, Any] | None = None,
+        migration_config: Mapping[str, Any] | None = None,
         portal_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if (
@@ -326,6 +343,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
             extension_config=extension_config,
             statement_config=statement_config,
             driver_features=driver_features,
+            migration_config=migration_config,
         )
 
     # -- pool ------------------------------------------------------------------------------------
@@ -615,3 +633,26 @@ def _unknown_extension(config_name: str, key: object, given: Mapping[Any, Any]) 
     return (
         f"{config_name}: unknown extension {key!r} in extension_config; known extensions: {known}"
     )
+
+
+_MIGRATION_KEYS = frozenset({"script_location", "version_table_name"})
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+def _checked_migration_config(
+    config_name: str, given: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    settings = _checked_keys(config_name, "migration_config", given, _MIGRATION_KEYS)
+    location = settings.get("script_location")
+    if location is not None and not isinstance(location, str | os.PathLike):
+        raise ImproperConfigurationError(
+            f"{config_name}: migration_config['script_location'] must be a path, got "
+            f"{type(location).__name__}"
+        )
+    table = settings.get("version_table_name")
+    if table is not None and not (isinstance(table, str) and _TABLE_NAME.fullmatch(table)):
+        raise ImproperConfigurationError(
+            f"{config_name}: migration_config['version_table_name'] must be a table name "
+            f"(letters, digits and _, optionally schema.table), got {table!r}"
+        )
+    return settings

@@ -111,6 +111,13 @@ CLOSED_SESSION_MESSAGE = (
 )
 
 
+#: What ``execute_script(sql, transaction=False)`` says inside an open transaction.
+OUTSIDE_TRANSACTION_MESSAGE = (
+    "execute_script(..., transaction=False) runs outside any transaction, but this session has "
+    "one open; commit() or rollback() first"
+)
+
+
 def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
     """The error for a result whose column names repeat (a dict row would silently lose one)."""
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -332,14 +339,27 @@ class SyncDriver(Generic[ConnT]):
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
 
-    def execute_script(self, sql: str, /) -> None:
+    def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
         """Run several ``;``-separated statements (no parameters) inside the session's
-        transaction."""
+        transaction.
+
+        ``transaction=False`` runs them outside any transaction instead, each committed by the
+        database as it completes, for statements a database refuses inside one (PostgreSQL's
+        ``CREATE INDEX CONCURRENTLY``, SQLite's ``VACUUM``); it raises
+        :class:`~sqlspec.exceptions.TransactionError` while the session has a transaction open
+        (commit or roll back first). PostgreSQL runs a multi-statement string as one implicit
+        transaction, so give it such statements one at a time.
+        """
         conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
         try:
-            self._begin_implicit(conn)
-            self._run_script(conn, sql)
+            if transaction:
+                self._begin_implicit(conn)
+                self._run_script(conn, sql)
+            else:
+                if self._in_transaction(conn):
+                    raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
+                self._run_outside_transaction(conn, sql)
         except self.driver_errors as error:
             raise self._translate(error) from error
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
@@ -463,6 +483,11 @@ class SyncDriver(Generic[ConnT]):
 
     def _run_script(self, conn: ConnT, sql: str) -> None:
         raise NotImplementedError
+
+    def _run_outside_transaction(self, conn: ConnT, sql: str) -> None:
+        """Run a script in the database's autocommit mode. The default suits drivers that run
+        statements on their own until the session sends ``BEGIN`` (sqlite3, DuckDB)."""
+        self._run_script(conn, sql)
 
     def _last_inserted_id(self, cursor: Any) -> Any:
         return None

@@ -15,6 +15,7 @@ __all__ = (
     "ForeignKeyViolationError",
     "ImproperConfigurationError",
     "IntegrityError",
+    "MigrationError",
     "MultipleResultsFoundError",
     "NotFoundError",
     "NotNullViolationError",
@@ -23,6 +24,7 @@ __all__ = (
     "PoolTimeoutError",
     "PortalTimeoutError",
     "ProgrammingError",
+    "SQLFileError",
     "SQLSpecError",
     "SerializationError",
     "TransactionError",
@@ -109,3 +111,13 @@ class ProgrammingError(SQLSpecError):
 
 class PortalTimeoutError(SQLSpecError, TimeoutError):
     """An async operation run from sync code through the portal exceeded its timeout."""
+
+
+class MigrationError(SQLSpecError):
+    """A schema migration cannot run: a malformed or changed migration file, a missing down
+    section, or a migration that failed (its error is chained)."""
+
+
+class SQLFileError(SQLSpecError):
+    """A named SQL file cannot be loaded (bad name, duplicate name, unreadable file), or a name
+    that was never loaded was asked for."""

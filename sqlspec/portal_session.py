@@ -161,9 +161,10 @@ class PortalSession:
         """Run one statement once per parameter row."""
         return self._run(self._session.execute_many(sql, parameters), sql)  # type: ignore[no-any-return]
 
-    def execute_script(self, sql: str, /) -> None:
-        """Run several ``;``-separated statements inside the session's transaction."""
-        self._run(self._session.execute_script(sql), sql)
+    def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
+        """Run several ``;``-separated statements inside the session's transaction
+        (``transaction=False``: outside any, see :meth:`AsyncDriver.execute_script`)."""
+        self._run(self._session.execute_script(sql, transaction=transaction), sql)
 
     @overload
     def select(

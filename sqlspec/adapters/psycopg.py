@@ -119,6 +119,13 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
         # statements allowed, no % processing).
         conn.execute(sql.encode())
 
+    def _run_outside_transaction(self, conn: psycopg.Connection[Any], sql: str) -> None:
+        conn.autocommit = True
+        try:
+            conn.execute(sql.encode())
+        finally:
+            conn.autocommit = False
+
     def _begin(self, conn: psycopg.Connection[Any]) -> None:
         if self.config.driver_features.get("pooler_mode") == "statement":
             raise statement_mode_transaction_error(self.config.describe())
@@ -335,6 +342,13 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
 
     async def _run_script(self, conn: psycopg.AsyncConnection[Any], sql: str) -> None:
         await conn.execute(sql.encode())  # no parameters: the simple protocol
+
+    async def _run_outside_transaction(self, conn: psycopg.AsyncConnection[Any], sql: str) -> None:
+        await conn.set_autocommit(True)
+        try:
+            await conn.execute(sql.encode())
+        finally:
+            await conn.set_autocommit(False)
 
     async def _begin(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if self.config.driver_features.get("pooler_mode") == "statement":
