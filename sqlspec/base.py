@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlspec.config import AsyncDatabaseConfig, DatabaseConfig, SyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError
+from sqlspec.loader import SQLFileLoader
+
+if TYPE_CHECKING:
+    from sqlspec.migrations import Migrations
 
 __all__ = ("SQLSpec",)
 
@@ -22,6 +27,8 @@ class SQLSpec:
 
     def __init__(self) -> None:
         self._configs: list[DatabaseConfig] = []
+        #: The named queries loaded by :meth:`load_sql_files`.
+        self.sql_files = SQLFileLoader()
 
     def add_config(self, config: ConfigT) -> ConfigT:
         """Register a config and return it (registering the same instance twice is a no-op)."""
@@ -112,3 +119,30 @@ class SQLSpec:
                 errors.append(error)
         if errors:
             raise errors[0]
+
+    # -- migrations and SQL files ----------------------------------------------------------------
+
+    def migrations(self, config: Any, *, root: str | os.PathLike[str] | None = None) -> Migrations:
+        """The schema migrations of ``config`` (``upgrade``, ``downgrade``, ``status``,
+        ``current``, ``create``), set by its ``migration_config``; a relative
+        ``script_location`` is read against ``root`` (default: the current directory). Sync
+        and async configs alike (async ones run through the portal)."""
+        from sqlspec.migrations import Migrations
+
+        return Migrations(self.get_config(config), root=root)
+
+    def load_sql_files(self, *paths: str | os.PathLike[str]) -> list[str]:
+        """Load named queries from ``.sql`` files and folders (recursively); return the names
+        loaded. Raises :class:`~sqlspec.exceptions.SQLFileError` (keeping nothing of this
+        call) for a missing path, a bad name or a name loaded twice, naming files and lines."""
+        return self.sql_files.load(*paths)
+
+    def get_sql(self, name: str) -> str:
+        """The statement text of a loaded query, for any session method:
+        ``db.select_one(spec.get_sql("get_user_by_id"), id=1)``. An unknown name raises
+        :class:`~sqlspec.exceptions.SQLFileError` listing close matches."""
+        return self.sql_files.get_sql(name)
+
+    def sql_names(self) -> list[str]:
+        """The names of the loaded queries, sorted."""
+        return self.sql_files.names()

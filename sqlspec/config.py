@@ -639,9 +639,7 @@ _MIGRATION_KEYS = frozenset({"script_location", "version_table_name"})
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
-def _checked_migration_config(
-    config_name: str, given: Mapping[str, Any] | None
-) -> dict[str, Any]:
+def _checked_migration_config(config_name: str, given: Mapping[str, Any] | None) -> dict[str, Any]:
     settings = _checked_keys(config_name, "migration_config", given, _MIGRATION_KEYS)
     location = settings.get("script_location")
     if location is not None and not isinstance(location, str | os.PathLike):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+
+from sqlspec.exceptions import SQLSpecError
+from sqlspec.migrations import Migrations
+from sqlspec.migrations import commands as migration_commands
 
 __all__ = ("sqlspec_cli",)
 
@@ -49,3 +54,66 @@ def run_sql(path: Path, key: str | None) -> None:
     except Exception as error:
         raise click.ClickException(f"{path}: {error}") from error
     click.echo(f"ran {path} on {key or plugin.session_keys()[0]!r}")
+
+
+_DB_HELP = (
+    "Session key of the database (default: every database with a migration_config, or the only "
+    "one)."
+)
+
+
+def _each_database(key: str | None, run: Callable[[str, Migrations], list[str]]) -> None:
+    """Run a migration command on the chosen databases; relative script locations are read
+    against the app's root path. Errors exit with status 1 and say what is wrong."""
+    plugin = _plugin()
+    databases = [(k, plugin.state(k).config) for k in plugin.session_keys()]
+    try:
+        for db_key, config in migration_commands.select_databases(databases, key):
+            migrations = Migrations(config, root=current_app.root_path)
+            for line in run(db_key, migrations):
+                click.echo(line)
+    except SQLSpecError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@sqlspec_cli.command("upgrade")
+@click.option("--db", "key", default=None, help=_DB_HELP)
+@click.option("--to", default=None, help="Apply migrations up to this version only.")
+def upgrade(key: str | None, to: str | None) -> None:
+    """Apply pending migrations, each in its own transaction where DDL is transactional."""
+    _each_database(key, lambda k, m: migration_commands.upgrade_lines(k, m, to))
+
+
+@sqlspec_cli.command("downgrade")
+@click.option("--db", "key", default=None, help=_DB_HELP)
+@click.option("--to", required=True, help="Revert migrations newer than this version (0: all).")
+def downgrade(key: str | None, to: str) -> None:
+    """Revert applied migrations newer than --to, newest first."""
+    _each_database(key, lambda k, m: migration_commands.downgrade_lines(k, m, to))
+
+
+@sqlspec_cli.command("status")
+@click.option("--db", "key", default=None, help=_DB_HELP)
+def status(key: str | None) -> None:
+    """Show every migration: applied (when) or pending, and applied files that changed."""
+    _each_database(key, migration_commands.status_lines)
+
+
+@sqlspec_cli.command("new")
+@click.argument("name")
+@click.option("--db", "key", default=None, help=_DB_HELP)
+def new(name: str, key: str | None) -> None:
+    """Create the next numbered migration file, with empty up and down sections."""
+    plugin = _plugin()
+    databases = [(k, plugin.state(k).config) for k in plugin.session_keys()]
+    try:
+        db_key, config = migration_commands.single(
+            migration_commands.select_databases(databases, key), "new"
+        )
+        lines = migration_commands.new_lines(
+            db_key, Migrations(config, root=current_app.root_path), name
+        )
+    except SQLSpecError as error:
+        raise click.ClickException(str(error)) from error
+    for line in lines:
+        click.echo(line)
