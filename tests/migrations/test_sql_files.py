@@ -1,0 +1,49 @@
+"""Named SQL files on every backend: a schema from migrations, then queries by name, with a
+named parameter used twice and the other placeholder styles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sqlspec import SQLSpec
+from tests.migrations.conftest import BACKENDS, MakeConfig, write
+
+EVERY_ADAPTER = (
+    *BACKENDS,
+    pytest.param("psycopg_async", id="psycopg_async", marks=pytest.mark.postgres),
+)
+
+QUERIES = """\
+-- name: add_user
+INSERT INTO users (id, email) VALUES (:id, :email)
+
+-- name: find_user
+-- Matches by id, or every user when id is 0: :id appears twice.
+SELECT id, email FROM users WHERE id = :id OR :id = 0 ORDER BY id
+
+-- name: count_like
+SELECT COUNT(*) AS n FROM users WHERE email LIKE 'a%' AND id > ?
+"""
+
+
+@pytest.mark.parametrize("backend", EVERY_ADAPTER, indirect=True)
+def test_named_queries_with_a_repeated_parameter(
+    spec: SQLSpec, make_config: MakeConfig, folder: Path, tmp_path: Path
+) -> None:
+    config = make_config()
+    write(
+        folder, "0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(50));"
+    )
+    spec.migrations(config).upgrade()
+    (tmp_path / "queries.sql").write_text(QUERIES)
+    spec.load_sql_files(tmp_path / "queries.sql")
+
+    with spec.provide_sync_session(config) as db:
+        db.execute(spec.get_sql("add_user"), id=1, email="ada@example.com")
+        db.execute(spec.get_sql("add_user"), {"id": 2, "email": "bob@example.com"})
+        db.commit()
+        assert db.select(spec.get_sql("find_user"), id=2) == [{"id": 2, "email": "bob@example.com"}]
+        assert [row["id"] for row in db.select(spec.get_sql("find_user"), id=0)] == [1, 2]
+        assert db.select_value(spec.get_sql("count_like"), 0) == 1
