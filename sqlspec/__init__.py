@@ -10,12 +10,14 @@
 """
 
 from sqlspec.base import SQLSpec
-from sqlspec.config import FlaskConfig, StatementConfig
+from sqlspec.config import FlaskConfig, MigrationConfig, StatementConfig
 from sqlspec.exceptions import (
     DeadlockError,
     ImproperConfigurationError,
+    MigrationError,
     MultipleResultsFoundError,
     NotFoundError,
+    SQLFileError,
     SerializationError,
     SQLSpecError,
 )
@@ -26,8 +28,11 @@ __all__ = (
     "DeadlockError",
     "FlaskConfig",
     "ImproperConfigurationError",
+    "MigrationConfig",
+    "MigrationError",
     "MultipleResultsFoundError",
     "NotFoundError",
+    "SQLFileError",
     "SQLResult",
     "SQLSpec",
     "SQLSpecError",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sqlspec import SQLSpec
+from sqlspec.exceptions import TransactionError
 from tests.migrations.conftest import BACKENDS, MakeConfig, write
 
 EVERY_ADAPTER = (
@@ -47,3 +48,18 @@ def test_named_queries_with_a_repeated_parameter(
         assert db.select(spec.get_sql("find_user"), id=2) == [{"id": 2, "email": "bob@example.com"}]
         assert [row["id"] for row in db.select(spec.get_sql("find_user"), id=0)] == [1, 2]
         assert db.select_value(spec.get_sql("count_like"), 0) == 1
+
+
+def test_execute_script_outside_a_transaction_refuses_an_open_one(
+    spec: SQLSpec, make_config: MakeConfig
+) -> None:
+    config = make_config()
+    with spec.provide_sync_session(config) as db:
+        db.execute_script("CREATE TABLE t (id INTEGER)", transaction=False)
+        assert not db.in_transaction
+        db.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(TransactionError, match="commit\\(\\) or rollback\\(\\) first"):
+            db.execute_script("DROP TABLE t", transaction=False)
+        db.rollback()
+    with spec.provide_sync_session(config) as db:  # the DDL was committed on its own
+        assert db.select_value("SELECT COUNT(*) FROM t") == 0
