@@ -254,3 +254,13 @@ def test_python_m_sqlspec_usage_errors_exit_with_status_2(
     done = python_m(tmp_path, *args)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_plugin_migrations_read_relative_folders_against_the_app_root(app: Flask) -> None:
+    plugin = app.extensions["sqlspec"]
+    with app.app_context():
+        migrations = plugin.migrations("notes")
+        assert migrations.path == Path(app.root_path) / "migrations/notes"
+        assert migrations.table == "v"
+        assert migrations.upgrade() == ["0001"]
+    assert plugin.migrations().upgrade() == ["0001", "0002"]  # no context: the only app; "main"

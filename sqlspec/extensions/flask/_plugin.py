@@ -18,6 +18,7 @@ from sqlspec.driver import statement_logger
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.extensions.flask._cli import sqlspec_cli
 from sqlspec.extensions.flask._state import DatabaseState, build_states
+from sqlspec.migrations import Migrations
 from sqlspec.portal import get_portal
 from sqlspec.retry import CONFLICT_ERRORS, RetryPolicy, conflict_retrier
 from sqlspec.testing import isolated
@@ -351,6 +352,18 @@ class SQLSpecPlugin:
             key: vars(state.config.pool_stats()).copy()  # type: ignore[attr-defined]
             for key, state in self._states().items()
         }
+
+    def migrations(self, key: str | None = None) -> Migrations:
+        """The schema migrations of database ``key`` (the first when omitted), a relative
+        ``script_location`` read against the app's root path, as ``flask sqlspec upgrade``
+        does: e.g. ``plugin.migrations("db").upgrade()`` in the app factory. Outside an app
+        context, the plugin must be initialised on one app only."""
+        state = self._state(key)
+        if has_app_context():
+            app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        else:
+            app = next(iter(self._states_by_app))
+        return Migrations(state.config, root=app.root_path)
 
     @contextmanager
     def isolated(self) -> Iterator[None]:
