@@ -227,13 +227,28 @@ class Migrations:
         which is then created when ``create``)."""
         try:
             rows = db.select(f"SELECT version, name, checksum, applied_at FROM {self.table}")
-        except ProgrammingError:  # no such table: nothing was ever applied
+        except ProgrammingError as error:
             db.rollback()
+            if self._table_exists(db):
+                raise MigrationError(
+                    f"{self.config.describe()}: the table {self.table} exists but is not a "
+                    "sqlspec version table (columns version, name, checksum, applied_at): "
+                    f"{error}; choose another migration_config['version_table_name']"
+                ) from error
             if create:
                 self._ensure_table(db)
-            return {}
+            return {}  # no table: nothing was ever applied
         db.commit()
         return {int(row["version"]): row for row in rows}
+
+    def _table_exists(self, db: Any) -> bool:
+        try:
+            db.execute(f"SELECT 1 FROM {self.table} WHERE 1 = 0")
+        except ProgrammingError:
+            db.rollback()
+            return False
+        db.rollback()
+        return True
 
     def _check_drift(self, applied: dict[int, dict[str, Any]], migrations: list[Migration]) -> None:
         by_number = {m.number: m for m in migrations}

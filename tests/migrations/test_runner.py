@@ -243,3 +243,21 @@ def test_migration_config_is_validated(
 ) -> None:
     with pytest.raises(ImproperConfigurationError, match=message):
         backend.config(migration_config=settings)
+
+
+def test_a_foreign_table_under_the_version_table_name_is_refused(
+    spec: SQLSpec, make_config: MakeConfig, folder: Path
+) -> None:
+    config = make_config(version_table_name="schema_migrations")
+    with spec.provide_sync_session(config) as db:  # e.g. dbmate's own table
+        db.execute("CREATE TABLE schema_migrations (version VARCHAR(128) PRIMARY KEY)")
+        db.execute("INSERT INTO schema_migrations VALUES ('0001')")
+        db.commit()
+    write(folder, "0001_users.sql", USERS + ";")
+    migrations = spec.migrations(config)
+
+    with pytest.raises(MigrationError, match="schema_migrations exists but is not a sqlspec"):
+        migrations.upgrade()
+    with pytest.raises(MigrationError, match="is not a sqlspec version table"):
+        migrations.status()
+    assert "users" not in tables(spec, config)
