@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlspec.exceptions import MigrationError, ProgrammingError, SQLSpecError
+from sqlspec.exceptions import MigrationError, OperationalError, ProgrammingError, SQLSpecError
 from sqlspec.migrations.dialects import DialectFacts, facts_for
 from sqlspec.migrations.files import MIGRATION_TEMPLATE, Migration, discover, next_file_name
 
@@ -23,6 +24,8 @@ __all__ = ("DEFAULT_SCRIPT_LOCATION", "DEFAULT_VERSION_TABLE", "MigrationInfo", 
 
 DEFAULT_SCRIPT_LOCATION = "migrations"
 DEFAULT_VERSION_TABLE = "sqlspec_migrations"
+#: Seconds a run waits for another process's migration lock (the MySQL lock uses the same).
+LOCK_TIMEOUT = 600.0
 
 # Threads of one process are serialised per database and version table (the database lock
 # does the same across processes; DuckDB has only this one).
@@ -215,11 +218,13 @@ class Migrations:
                     pass  # the connection is gone, and the lock with it
 
     def _ensure_table(self, db: Any) -> None:
-        db.execute(
+        create = (
             f"CREATE TABLE IF NOT EXISTS {self.table} ("
             "version VARCHAR(128) NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, "
             "checksum VARCHAR(64) NOT NULL, applied_at VARCHAR(40) NOT NULL)"
         )
+        db.begin()
+        self._wait_for_writer(db, lambda: db.execute(create))
         db.commit()
 
     def _applied(self, db: Any, create: bool = False) -> dict[int, dict[str, Any]]:
@@ -275,6 +280,10 @@ class Migrations:
         in_transaction = migration.up_transaction if up else migration.down_transaction
         facts = self._facts
         if not in_transaction:
+            if self._is_applied(db, migration) == up:  # another process was first
+                db.commit()
+                return False
+            db.commit()
             try:
                 db.execute_script(sql, transaction=False)
             except SQLSpecError as error:
@@ -288,16 +297,14 @@ class Migrations:
             db.commit()
             return True
         try:
-            db.begin()
-            if facts.lock_in_transaction is not None:
-                db.execute(facts.lock_in_transaction.format(table=self.table))
+            self._begin_locked(db)
             if self._is_applied(db, migration) == up:  # another process was first
                 db.rollback()
                 return False
             if facts.split is None:
                 db.execute_script(sql)
             else:
-                self._run_statements(db, migration, direction, sql, facts.split(sql))
+                self._run_statements(db, migration, direction, facts.split(sql))
             self._record(db, migration, up)
             db.commit()
         except MigrationError:
@@ -305,13 +312,42 @@ class Migrations:
             raise
         except SQLSpecError as error:
             db.rollback()
-            raise self._failed(
-                migration, direction, error, "it was rolled back: nothing of it remains"
-            ) from error
+            outcome = (
+                "it was rolled back: nothing of it remains"
+                if facts.transactional_ddl
+                else f"{facts.name} commits DDL at once, so what its statements did stays"
+            )
+            raise self._failed(migration, direction, error, outcome) from error
         return True
 
+    def _begin_locked(self, db: Any) -> None:
+        """Open a migration's transaction, exclusive where the dialect needs it."""
+        statement = self._facts.lock_in_transaction
+        db.begin()
+        if statement is not None:
+            self._wait_for_writer(db, lambda: db.execute(statement.format(table=self.table)))
+
+    def _wait_for_writer(self, db: Any, write: Any) -> None:
+        """Run ``write`` (the first write of a transaction); where the database lock is the
+        write lock itself (SQLite), wait for another process's migration up to LOCK_TIMEOUT,
+        beyond the connection's busy timeout."""
+        if self._facts.lock_in_transaction is None:
+            write()
+            return
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                write()
+                return
+            except OperationalError:  # busy: another transaction holds the write lock
+                db.rollback()
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+                db.begin()
+
     def _run_statements(
-        self, db: Any, migration: Migration, direction: str, sql: str, statements: list[str]
+        self, db: Any, migration: Migration, direction: str, statements: list[str]
     ) -> None:
         for index, statement in enumerate(statements, start=1):
             try:

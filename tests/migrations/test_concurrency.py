@@ -169,3 +169,33 @@ def test_transaction_false_on_sqlite_runs_vacuum(
     write(folder, "0003_vacuum_again.sql", "VACUUM;")  # inside a transaction: refused
     with pytest.raises(MigrationError, match="VACUUM"):
         spec.migrations(config).upgrade()
+
+
+def test_sqlite_waits_for_another_writer_beyond_its_busy_timeout(
+    spec: SQLSpec, folder: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+    import threading
+
+    from sqlspec.adapters.sqlite import SqliteConfig
+
+    database = tmp_path / "busy.db"
+    config = spec.add_config(
+        SqliteConfig(
+            pool_config={"database": str(database), "timeout": 0.1},
+            migration_config={"script_location": str(folder)},
+        )
+    )
+    write(folder, "0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY);")
+    spec.migrations(config).status()  # the database file exists
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long migration, say
+    release = threading.Timer(1.0, holder.execute, ("COMMIT",))
+    release.start()
+    started = time.monotonic()
+    try:
+        assert spec.migrations(config).upgrade() == ["0001"]
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - started >= 0.9
