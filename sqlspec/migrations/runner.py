@@ -61,6 +61,9 @@ class Migrations:
     ``migration_config["version_table_name"]`` (default ``"sqlspec_migrations"``) with their
     name, checksum and time.
 
+    Async configs run through the portal with the same sync API, without their
+    ``portal_timeout`` limit (a migration may take long).
+
     Every run takes a database lock first (PostgreSQL advisory lock, MySQL ``GET_LOCK``, on
     SQLite the write lock of each migration's transaction), so several processes may call
     :meth:`upgrade` at once: each migration is applied exactly once.
@@ -191,7 +194,13 @@ class Migrations:
     # -- steps -----------------------------------------------------------------------------------
 
     def _session(self) -> Any:
-        return self.config.provide_sync_session()
+        if not self.config.is_async:
+            return self.config.provide_sync_session()
+        # The portal facade, without the config's portal_timeout: that limit is meant for
+        # requests, while a migration (or waiting for another process's) may take long.
+        from sqlspec.portal_session import PortalSession
+
+        return PortalSession(self.config.driver_type(self.config), timeout=threading.TIMEOUT_MAX)
 
     @contextmanager
     def _locked(self, db: Any) -> Iterator[None]:

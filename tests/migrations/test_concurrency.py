@@ -199,3 +199,29 @@ def test_sqlite_waits_for_another_writer_beyond_its_busy_timeout(
         release.join()
         holder.close()
     assert time.monotonic() - started >= 0.9
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param("asyncpg", id="asyncpg", marks=pytest.mark.postgres),
+        pytest.param("aiosqlite", id="aiosqlite"),
+    ],
+    indirect=True,
+)
+def test_async_migrations_are_not_cut_off_by_the_portal_timeout(
+    spec: SQLSpec, backend: Backend, folder: Path
+) -> None:
+    config = spec.add_config(
+        backend.config(migration_config={"script_location": str(folder)}, portal_timeout=0.2)
+    )
+    slow = (
+        "SELECT pg_sleep(0.6)"
+        if backend.name == "asyncpg"
+        else "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+        "SELECT count(*) FROM c"
+    )
+    write(folder, "0001_slow.sql", f"{slow};\nCREATE TABLE done (id INTEGER);")
+    started = time.monotonic()
+    assert spec.migrations(config).upgrade() == ["0001"]
+    assert time.monotonic() - started > 0.2  # longer than the portal timeout
