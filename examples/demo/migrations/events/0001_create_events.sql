@@ -1,7 +1,8 @@
 -- The events table (DuckDB).
+-- IF NOT EXISTS: adopts a database the demo made before it had migrations.
 -- migrate:up
-CREATE SEQUENCE event_ids;
-CREATE TABLE events (
+CREATE SEQUENCE IF NOT EXISTS event_ids;
+CREATE TABLE IF NOT EXISTS events (
     id BIGINT PRIMARY KEY DEFAULT nextval('event_ids'),
     user_id BIGINT NOT NULL,
     kind TEXT NOT NULL,
