@@ -205,6 +205,15 @@ class Migrations:
     @contextmanager
     def _locked(self, db: Any) -> Iterator[None]:
         facts = self._facts
+        mode = self.config.driver_features.get("pooler_mode", "session")
+        if facts.lock is not None and mode != "session":
+            # A session lock taken through a transaction pooler stays on whichever server
+            # connection ran it, and the unlock may run on another one.
+            raise MigrationError(
+                f"{self.config.describe()}: migrations need a session-level lock, which a "
+                f"{mode}-mode pooler cannot keep (pooler_mode={mode!r}); run them through a "
+                "config that connects to the database directly (or a session-mode pool)"
+            )
         with _process_lock((self.config.describe(), self.table)):
             if facts.lock is None:
                 yield

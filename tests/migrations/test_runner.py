@@ -261,3 +261,21 @@ def test_a_foreign_table_under_the_version_table_name_is_refused(
     with pytest.raises(MigrationError, match="is not a sqlspec version table"):
         migrations.status()
     assert "users" not in tables(spec, config)
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param("psycopg", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_transaction_pooler_config_is_refused_before_anything_runs(
+    spec: SQLSpec, backend: Backend, folder: Path
+) -> None:
+    config = spec.add_config(
+        backend.config(
+            migration_config={"script_location": str(folder)},
+            driver_features={"pooler_mode": "transaction"},
+        )
+    )
+    write(folder, "0001_users.sql", USERS + ";")
+    with pytest.raises(MigrationError, match="pooler_mode='transaction'"):
+        spec.migrations(config).upgrade()
+    assert "users" not in tables(spec, config)
