@@ -7,8 +7,8 @@
 
 ``--config`` (or the ``SQLSPEC_CONFIG`` environment variable) names a ``SQLSpec`` (or a function
 returning one) as ``module:attribute``; the current directory is importable. ``KEY`` is a
-config's Flask ``session_key`` (``"default"`` when it has none). Relative script locations are
-read against the current directory.
+config's Flask ``session_key`` (``"default"`` when it has none; repeated keys get ``_2``, ...).
+Relative script locations are read against the current directory.
 Exit status: 0 on success, 1 when a command fails (the message says why), 2 for bad usage.
 """
 
@@ -80,7 +80,7 @@ def load_spec(target: str) -> SQLSpec:
 
 
 def _run(spec: SQLSpec, args: argparse.Namespace) -> Iterator[str]:
-    databases = [(commands.database_key(config), config) for config in spec.configs]
+    databases = commands.database_keys(spec.configs)
     chosen = commands.select_databases(databases, args.db)
     if args.command == "new":
         key, config = commands.single(chosen, "new")

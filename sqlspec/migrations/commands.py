@@ -13,7 +13,7 @@ from sqlspec.migrations.files import discover
 from sqlspec.migrations.runner import MigrationInfo, Migrations
 
 __all__ = (
-    "database_key",
+    "database_keys",
     "downgrade_lines",
     "new_lines",
     "select_databases",
@@ -23,9 +23,20 @@ __all__ = (
 )
 
 
-def database_key(config: Any) -> str:
-    """A config's key on the command line: its Flask ``session_key`` (default ``"default"``)."""
-    return str(config.extension_config.get("flask", {}).get("session_key", "default"))
+def database_keys(configs: Sequence[Any]) -> list[tuple[str, Any]]:
+    """Each config with its key on the command line: its Flask ``session_key`` (default
+    ``"default"``); a key that repeats gets ``_2``, ``_3``... in registration order."""
+    keyed: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    for config in configs:
+        base = str(config.extension_config.get("flask", {}).get("session_key", "default"))
+        key, number = base, 1
+        while key in seen:
+            number += 1
+            key = f"{base}_{number}"
+        seen.add(key)
+        keyed.append((key, config))
+    return keyed
 
 
 def select_databases(

@@ -103,3 +103,22 @@ def test_mysql_statement_splitting() -> None:
         "CREATE TABLE t (a TEXT DEFAULT 'x;y', `b;` INT)",
         "-- c;\n# hash; comment\nINSERT INTO t VALUES ('it''s; \\' ok', 1)",
     ]
+
+
+def test_command_line_keys_are_session_keys_made_unique() -> None:
+    from sqlspec.adapters.sqlite import SqliteConfig
+    from sqlspec.migrations.commands import database_keys, select_databases
+
+    configs = [
+        SqliteConfig(),
+        SqliteConfig(extension_config={"flask": {"session_key": "db"}}),
+        SqliteConfig(migration_config={"script_location": "m"}),
+    ]
+    keyed = database_keys(configs)
+    assert [key for key, _ in keyed] == ["default", "db", "default_2"]
+    assert select_databases(keyed, None) == [keyed[2]]  # the one with a migration_config
+    assert select_databases(keyed, "db") == [keyed[1]]
+    with pytest.raises(MigrationError, match="unknown database key 'x'"):
+        select_databases(keyed, "x")
+    with pytest.raises(MigrationError, match="none has a migration_config"):
+        select_databases(keyed[:2], None)
