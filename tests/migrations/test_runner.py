@@ -279,3 +279,18 @@ def test_a_transaction_pooler_config_is_refused_before_anything_runs(
     with pytest.raises(MigrationError, match="pooler_mode='transaction'"):
         spec.migrations(config).upgrade()
     assert "users" not in tables(spec, config)
+
+
+@pytest.mark.parametrize("backend", [pytest.param("sqlite", id="sqlite")], indirect=True)
+def test_a_pending_migration_older_than_applied_ones_is_applied(
+    spec: SQLSpec, make_config: MakeConfig, folder: Path
+) -> None:
+    config = make_config()
+    write(folder, "0001_users.sql", USERS + ";")
+    write(folder, "0003_tags.sql", TAGS + ";")
+    migrations = spec.migrations(config)
+    assert migrations.upgrade() == ["0001", "0003"]
+    write(folder, "0002_posts.sql", POSTS + ";")  # merged from another branch
+    assert [i.applied for i in migrations.status()] == [True, False, True]
+    assert migrations.upgrade() == ["0002"]
+    assert migrations.current() == "0003"
