@@ -17,8 +17,8 @@ from sqlspec.exceptions import (
     MigrationError,
     MultipleResultsFoundError,
     NotFoundError,
-    SQLFileError,
     SerializationError,
+    SQLFileError,
     SQLSpecError,
 )
 from sqlspec.result import SQLResult

@@ -233,7 +233,7 @@ def test_status_on_an_empty_database_creates_nothing(
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"script_locaton": "m"}, "unknown migration_config key\\(s\\) 'script_locaton'"),
+        ({"script_locaton": "m"}, "'script_locaton' \\(did you mean 'script_location'\\?\\)"),
         ({"version_table_name": "bad name"}, "must be a table name"),
         ({"script_location": 3}, "must be a path"),
     ],
