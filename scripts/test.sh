@@ -7,6 +7,7 @@
 #
 #   1. system packages: PostgreSQL 15, PgBouncer and MariaDB server binaries (apt, root only).
 #      Their system services are not needed: the tests start their own throwaway servers.
+#      Chromium and its chromedriver, for the demo's browser test (headless, driven by Selenium).
 #   2. Python: .venv with the package installed editable with its "dev" extra.
 #   3. ruff check, ruff format --check, mypy, pytest.
 set -euo pipefail
@@ -41,6 +42,12 @@ have_mariadbd() {
 }
 if ! have_mariadbd; then
     missing+=(mariadb-server)
+fi
+if [[ ! -x /usr/bin/chromium ]]; then
+    missing+=(chromium)
+fi
+if [[ ! -x /usr/bin/chromedriver ]]; then
+    missing+=(chromium-driver)
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then

@@ -3,7 +3,11 @@
 * users live in SQLite (or PostgreSQL when ``USERS_POSTGRES_DSN`` is set), in
   ``autocommit_include_redirect`` mode so the HTML form's redirect commits;
 * events live in DuckDB (analytics), in ``autocommit`` mode with 303 as an extra commit status;
-* ``/`` is a dashboard across both, ``/api/...`` a JSON API, ``/health`` shows pool statistics.
+* ``/`` is a dashboard across both (Jinja templates in ``templates/``, a stylesheet in
+  ``static/``) with a form that validates on the server and shows each error next to its field;
+* ``/api/...`` is a JSON API whose errors are JSON too (400 malformed body or wrong field type,
+  404 unknown id, 409 duplicate email, 413 body too large, 422 invalid field);
+* ``/health`` shows pool statistics.
 
 Run it with ``bash scripts/demo.sh`` or ``flask --app examples.demo.app run``.
 """
@@ -11,19 +15,23 @@ Run it with ``bash scripts/demo.sh`` or ``flask --app examples.demo.app run``.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
-from html import escape
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask
 
+from examples.demo.routes import register_routes
 from sqlspec import SQLSpec
 from sqlspec.adapters.duckdb import DuckDBConfig
 from sqlspec.adapters.sqlite import SqliteConfig
 from sqlspec.config import DatabaseConfig
-from sqlspec.exceptions import NotFoundError, UniqueViolationError
 from sqlspec.extensions.flask import SQLSpecPlugin
+
+# Every request body (form or JSON) is refused above this size with 413: the demo's largest
+# legitimate body, a user, is a few hundred bytes.
+MAX_CONTENT_LENGTH = 16 * 1024
 
 USERS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -69,10 +77,14 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
     Settings (``settings`` overrides the environment): ``DATA_DIR`` (env ``DEMO_DATA_DIR``,
     default ``data``), ``USERS_POSTGRES_DSN`` (users on PostgreSQL instead of SQLite),
-    ``USERS_DATABASE`` (SQLite path), ``EVENTS_DATABASE`` (DuckDB path or ``:memory:``).
+    ``USERS_DATABASE`` (SQLite path), ``EVENTS_DATABASE`` (DuckDB path or ``:memory:``),
+    ``SECRET_KEY`` (env ``DEMO_SECRET_KEY``; signs the flash-message cookie, random per process
+    when unset), ``MAX_CONTENT_LENGTH`` (bytes, default 16 KiB).
     """
     app = Flask(__name__)
     app.config.update(
+        SECRET_KEY=os.environ.get("DEMO_SECRET_KEY") or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         DATA_DIR=os.environ.get("DEMO_DATA_DIR", "data"),
         USERS_POSTGRES_DSN=os.environ.get("USERS_POSTGRES_DSN") or None,
         USERS_DATABASE=os.environ.get("USERS_DATABASE") or None,
@@ -125,6 +137,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
 
 
 def create_schema(plugin: SQLSpecPlugin, on_postgres: bool) -> None:
+    """Create the demo's tables if they do not exist: the one place that knows the schema."""
     users = plugin.get_session("users_db")
     if on_postgres:
         # Workers starting together would race on CREATE TABLE IF NOT EXISTS (pg_type).
@@ -134,109 +147,3 @@ def create_schema(plugin: SQLSpecPlugin, on_postgres: bool) -> None:
     events = plugin.get_session("events_db")
     events.execute_script(EVENTS_SCHEMA)
     events.commit()
-
-
-def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
-    def users_db() -> Any:
-        return plugin.get_session("users_db")
-
-    def events_db() -> Any:
-        return plugin.get_session("events_db")
-
-    @app.errorhandler(UniqueViolationError)
-    def duplicate(error: Exception) -> tuple[dict[str, str], int]:
-        return {"error": "already exists"}, 409
-
-    @app.errorhandler(NotFoundError)
-    def missing(error: Exception) -> tuple[dict[str, str], int]:
-        return {"error": "not found"}, 404
-
-    @app.get("/")
-    def dashboard() -> str:
-        users = users_db().select("SELECT id, email, name FROM users ORDER BY id DESC LIMIT 20")
-        kinds = events_db().select(
-            "SELECT kind, COUNT(*) AS n FROM events GROUP BY kind ORDER BY n DESC, kind"
-        )
-        rows = "".join(
-            f"<li>#{u['id']} {escape(u['name'])} &lt;{escape(u['email'])}&gt;</li>" for u in users
-        )
-        stats = "".join(f"<li>{escape(k['kind'])}: {k['n']}</li>" for k in kinds)
-        return f"""<!doctype html><title>sqlspec demo</title>
-<h1>sqlspec demo</h1>
-<p>{users_db().select_value("SELECT COUNT(*) FROM users")} users,
-{events_db().select_value("SELECT COUNT(*) FROM events")} events</p>
-<form method="post" action="{url_for("create_user_form")}">
-  <input name="email" placeholder="email" required> <input name="name" placeholder="name" required>
-  <button>Add user</button>
-</form>
-<h2>Recent users</h2><ul>{rows}</ul><h2>Events by kind</h2><ul>{stats}</ul>"""
-
-    @app.post("/users")
-    def create_user_form() -> Any:
-        email, name = request.form.get("email", ""), request.form.get("name", "")
-        if not email or not name:
-            return "email and name are required", 400
-        user_id = (
-            users_db()
-            .execute(
-                "INSERT INTO users (email, name) VALUES (:email, :name) RETURNING id",
-                email=email,
-                name=name,
-            )
-            .scalar()
-        )
-        events_db().execute("INSERT INTO events (user_id, kind) VALUES (?, 'signup')", user_id)
-        # 303: users commit (redirect mode), events commit (extra status)
-        return redirect(url_for("dashboard", created=user_id), code=303)
-
-    @app.get("/api/users")
-    def list_users() -> dict[str, Any]:
-        return {"users": users_db().select("SELECT id, email, name FROM users ORDER BY id")}
-
-    @app.post("/api/users")
-    def create_user() -> tuple[dict[str, Any], int]:
-        data = request.get_json(silent=True) or {}
-        if not data.get("email") or not data.get("name"):
-            return {"error": "email and name are required"}, 400
-        user = users_db().select_one(
-            "INSERT INTO users (email, name) VALUES (?, ?) RETURNING id, email, name",
-            data["email"],
-            data["name"],
-        )
-        events_db().execute("INSERT INTO events (user_id, kind) VALUES (?, 'signup')", user["id"])
-        return {"user": user}, 201
-
-    @app.get("/api/users/<int:user_id>")
-    def get_user(user_id: int) -> dict[str, Any]:
-        user = users_db().select_one_or_none(
-            "SELECT id, email, name FROM users WHERE id = ?", user_id
-        )
-        if user is None:
-            abort(404)
-        return {"user": user}
-
-    @app.post("/api/users/<int:user_id>/events")
-    def record_event(user_id: int) -> tuple[dict[str, Any], int]:
-        kind = (request.get_json(silent=True) or {}).get("kind")
-        if not kind:
-            return {"error": "kind is required"}, 400
-        users_db().select_one("SELECT id FROM users WHERE id = ?", user_id)  # 404 if missing
-        event_id = events_db().select_value(
-            "INSERT INTO events (user_id, kind) VALUES (?, ?) RETURNING id", user_id, kind
-        )
-        return {"event": {"id": event_id, "user_id": user_id, "kind": kind}}, 201
-
-    @app.get("/api/dashboard")
-    def dashboard_api() -> dict[str, Any]:
-        return {
-            "users": users_db().select_value("SELECT COUNT(*) FROM users"),
-            "events": events_db().select_value("SELECT COUNT(*) FROM events"),
-        }
-
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "pools": plugin.pool_stats()}
-
-    @app.get("/ping")
-    def ping() -> str:
-        return "pong"
