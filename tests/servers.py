@@ -582,6 +582,11 @@ class _MariaDBInstance:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def tmpdir(self) -> Path:
+        assert self.root is not None
+        return self.root / "tmp"
+
+    @property
     def datadir(self) -> Path:
         assert self.root is not None
         return self.root / "data"
@@ -617,12 +622,18 @@ class _MariaDBInstance:
             statements.append(f"GRANT ALL PRIVILEGES ON `{TEST_DATABASE}`.* TO {account};")
         setup_sql.write_text("\n".join(statements) + "\n")
         setup_sql.chmod(0o644)
+        # A private tmpdir: bootstraps running at once must not share (and delete) each
+        # other's temporary tables in /tmp.
+        self.tmpdir.mkdir()
+        if self.owner is not None:
+            os.chown(self.tmpdir, self.owner.pw_uid, self.owner.pw_gid)
 
         init = _run(
             [
                 self.install_db,
                 "--no-defaults",
                 f"--datadir={self.datadir}",
+                f"--tmpdir={self.tmpdir}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
                 "--skip-name-resolve",
@@ -657,6 +668,7 @@ class _MariaDBInstance:
             self.mariadbd,
             "--no-defaults",
             f"--datadir={self.datadir}",
+            f"--tmpdir={self.tmpdir}",
             f"--socket={self.root / 'mariadb.sock'}",
             f"--pid-file={self.root / 'mariadb.pid'}",
             f"--log-error={self.logfile}",
