@@ -8,13 +8,21 @@ adapter fills in the few hooks that differ (see :class:`SyncDriver`'s ``_`` meth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
-from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, TransactionError
+from sqlspec._values import UnbindableValue, too_many_parameters
+from sqlspec.exceptions import (
+    ParameterError,
+    ProgrammingError,
+    SQLSpecError,
+    StatementTimeoutError,
+    TransactionError,
+)
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import ParamStyle, PreparedStatement, prepare
@@ -172,6 +180,9 @@ class SyncDriver(Generic[ConnT]):
     mysql_dialect: ClassVar[bool] = False
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: The most parameters one statement may have (``None``: no known limit); a statement with
+    #: more raises :class:`ParameterError` when it is first prepared.
+    parameter_limit: ClassVar[int | None] = None
 
     __slots__ = ("_connection", "_log", "_pool", "_rewrite", "config", "log_context")
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
@@ -239,6 +250,9 @@ class SyncDriver(Generic[ConnT]):
         stmt = cache.get(sql)
         if stmt is None:
             stmt = prepare(sql, self.parameter_style, self.mysql_dialect)
+            limit = self.parameter_limit
+            if limit is not None and len(stmt.order) > limit:
+                raise too_many_parameters(stmt, limit, type(self.config).__name__)
             if len(cache) >= _STATEMENT_CACHE_SIZE:
                 cache.clear()
             cache[sql] = stmt
@@ -293,7 +307,9 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise self._failed(error) from error
+        except UnbindableValue as error:
+            raise error.data_error(stmt) from error.__cause__
         if started:
             log_statement(self.config, self.log_context, sql, started)
         if names is None:
@@ -321,7 +337,9 @@ class SyncDriver(Generic[ConnT]):
             cursor = self._run_many(conn, stmt.sql, rows)
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise self._failed(error) from error
+        except UnbindableValue as error:
+            raise error.data_error(stmt) from error.__cause__
         if started:
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
@@ -335,7 +353,7 @@ class SyncDriver(Generic[ConnT]):
             self._begin_implicit(conn)
             self._run_script(conn, sql)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise self._failed(error) from error
         if started:
             log_statement(self.config, self.log_context, sql, started)
 
@@ -464,3 +482,13 @@ class SyncDriver(Generic[ConnT]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
+
+    def _failed(self, error: BaseException) -> SQLSpecError:
+        """The sqlspec error for a statement's driver error. After a statement timeout the
+        transaction is rolled back first, so the session (and its connection) can go on."""
+        translated = self._translate(error)
+        conn = self._connection
+        if conn is not None and isinstance(translated, StatementTimeoutError):
+            with contextlib.suppress(*self.driver_errors):
+                self._rollback(conn)
+        return translated
