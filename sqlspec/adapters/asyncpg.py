@@ -10,6 +10,8 @@ per-connection statement cache; whether one returns rows is read from its result
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,8 @@ import asyncpg
 import asyncpg.exceptions as pg_errors
 
 from sqlspec import exceptions as exc
+from sqlspec._timeouts import statement_timeout
+from sqlspec._values import UnbindableValue, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
@@ -24,18 +28,30 @@ from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlstate, translate
 
-__all__ = ("AsyncpgConfig", "AsyncpgDriver")
+__all__ = ("AsyncpgConfig", "AsyncpgDriver", "TimedAsyncpgDriver")
 
 Connection = Any  # asyncpg.Connection, or the pool's PoolConnectionProxy (asyncpg is untyped)
 
 _CLIENT_DATA_ERROR = pg_errors._base.DataError  # bad parameter value, found before sending
+# How asyncpg names the value it could not encode (its own message, never localised).
+_BAD_ARGUMENT = re.compile(
+    r"invalid input for query argument \$(\d+)(?: in element #(\d+) of executemany\(\))?"
+    r"[^:]*: (.*)",
+    re.DOTALL,
+)
+# asyncpg reports a value it cannot encode as a DataError before anything is sent.
+_BAD_VALUE_ERRORS = (asyncpg.DataError, _CLIENT_DATA_ERROR)
+#: asyncpg refuses more arguments than this itself (the protocol would allow 65,535).
+PARAMETER_LIMIT = 32767
 
 
 def error_class(error: BaseException) -> type[SQLSpecError]:
     """The sqlspec class for an asyncpg error."""
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate:
-        return for_sqlstate(sqlstate)
+        return for_sqlstate(sqlstate, str(error))
+    if isinstance(error, asyncpg.InterfaceError) and "number of query arguments" in str(error):
+        return exc.ParameterError  # a passthrough statement over asyncpg's limit
     if isinstance(error, _CLIENT_DATA_ERROR):
         return exc.DataError
     if isinstance(error, pg_errors.ConnectionDoesNotExistError | OSError):
@@ -67,6 +83,7 @@ class AsyncpgDriver(AsyncDriver[Connection]):
 
     parameter_style = ParamStyle.NUMERIC
     driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError)
+    parameter_limit = PARAMETER_LIMIT
     __slots__ = ()
 
     async def _begin_implicit(self, conn: Connection) -> None:
@@ -76,7 +93,10 @@ class AsyncpgDriver(AsyncDriver[Connection]):
     async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
         # asyncpg's own execution path (its statement cache, its retry on stale statements),
         # asking for the command status too.
-        rows, status, _ = await conn._execute(sql, params, 0, None, return_status=True)
+        try:
+            rows, status, _ = await conn._execute(sql, params, 0, None, return_status=True)
+        except _BAD_VALUE_ERRORS as error:
+            refuse(error, _unbindable(error, params))
         if rows:
             return _Columns(rows[0].keys()), rows, len(rows), None
         # No rows: a query with an empty result, or a command. The cached statement knows.
@@ -87,7 +107,10 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         return None, (), _rows_affected(status.decode()), None
 
     async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        await conn.executemany(sql, rows)
+        try:
+            await conn.executemany(sql, rows)
+        except _BAD_VALUE_ERRORS as error:
+            refuse(error, _unbindable(error, rows, many=True))
         return -1  # asyncpg does not report the rows affected by executemany
 
     async def _run_script(self, conn: Connection, sql: str) -> None:
@@ -117,6 +140,39 @@ class AsyncpgDriver(AsyncDriver[Connection]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, error_class(error))
+
+
+def _unbindable(error: BaseException, values: Any, many: bool = False) -> UnbindableValue | None:
+    """The value asyncpg could not encode, read from its message (``$n``, and the row of an
+    ``executemany``); ``None`` when the message does not name one."""
+    match = _BAD_ARGUMENT.match(str(error))
+    if match is None:
+        return None
+    index = int(match.group(1)) - 1
+    row = int(match.group(2) or 0) if many else None
+    try:
+        value = values[row][index] if row is not None else values[index]
+    except (IndexError, KeyError, TypeError):
+        return None
+    reason = match.group(3).strip()
+    if reason.startswith(repr(value)):  # asyncpg repeats the value itself first
+        reason = reason[len(repr(value)) :].strip().removeprefix("(").removesuffix(")")
+    return UnbindableValue(index, value, reason, row)
+
+
+class TimedAsyncpgDriver(AsyncpgDriver):
+    """A session whose transactions start with the config's ``statement_timeout``: ``BEGIN``
+    and ``SET LOCAL statement_timeout`` in one round trip (so it holds behind PgBouncer in
+    transaction mode too); PostgreSQL cancels a statement that runs past it."""
+
+    __slots__ = ()
+
+    async def _begin_implicit(self, conn: Connection) -> None:
+        if not conn.is_in_transaction():
+            await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
+
+    async def _begin(self, conn: Connection) -> None:
+        await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
 
 class _Pool:
@@ -188,6 +244,10 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
     Pool keys: ``min_size`` (1), ``max_size`` (10), ``max_queries`` (50000),
     ``max_inactive_connection_lifetime`` (300 s), ``acquire_timeout`` (seconds to wait for a
     free connection, 30), ``init`` and ``setup`` (coroutine functions, as in asyncpg).
+
+    ``driver_features``: ``statement_timeout``, seconds a statement may run before PostgreSQL
+    cancels it with :class:`~sqlspec.exceptions.StatementTimeoutError` (off by default; unlike
+    asyncpg's client-side ``command_timeout`` it is enforced by the server).
     """
 
     driver_type = AsyncpgDriver
@@ -206,10 +266,18 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
             "acquire_timeout", "init", "setup",
         }
     )  # fmt: skip
+    feature_keys = frozenset({"statement_timeout"})
 
     def _validate(self) -> None:
         if self.max_pool_size() < int(self._setting("min_size", 1)):
             raise ImproperConfigurationError("AsyncpgConfig: max_size must be at least min_size")
+        #: Seconds a statement may run (``None``: no limit), and how transactions begin then.
+        self.statement_timeout = statement_timeout(self)
+        if self.statement_timeout is not None:
+            milliseconds = max(1, math.ceil(self.statement_timeout * 1000))
+            self.begin_statement = f"BEGIN; SET LOCAL statement_timeout = {milliseconds}"
+            # Only sessions of a config with a limit pay for setting it.
+            self.driver_type = TimedAsyncpgDriver  # type: ignore[misc]
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))
