@@ -9,7 +9,7 @@ error path only, look for the offending value (:func:`locate`); the session then
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
 from sqlspec.exceptions import DataError, ParameterError
@@ -47,9 +47,8 @@ class UnbindableValue(Exception):
             label = str(key + 1)
         where = f"row {self.row}: " if self.row is not None else ""
         return DataError(
-            f"{where}parameter {label} ({_type_name(self.value)}) cannot be bound: {self.reason}; "
-            f"pass a value of a type the database driver supports (or convert it first): "
-            f"{_short(stmt.source)}"
+            f"{where}parameter {label} ({_type_name(self.value)}) cannot be bound: {self.reason}"
+            f" (convert it to a type the driver supports): {_short(stmt.source)}"
         )
 
 
@@ -109,12 +108,3 @@ def _short(sql: str) -> str:
     if len(text) > _SQL_IN_MESSAGE:
         return text[: _SQL_IN_MESSAGE - 3] + "..."
     return text
-
-
-def values_of(values: Sequence[Any] | Mapping[str, Any] | None) -> Iterable[Any]:
-    """The values of a parameter set, whatever its shape."""
-    if values is None:
-        return ()
-    if isinstance(values, Mapping):
-        return values.values()
-    return values
