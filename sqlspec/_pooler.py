@@ -74,6 +74,18 @@ def statement_mode_transaction_error(config_name: str) -> TransactionError:
 
 
 # The names psycopg (``_pg3_0``) and asyncpg (``__asyncpg_stmt_1__``) give prepared statements.
+def refuse_timeout_in_statement_mode(config: Any) -> None:
+    """``statement_timeout`` is set with ``SET LOCAL`` in each transaction's ``BEGIN``; in
+    statement mode there are no transactions, so the combination is refused."""
+    if config.driver_features.get("pooler_mode") == "statement":
+        raise ImproperConfigurationError(
+            f"{type(config).__name__}: statement_timeout cannot be combined with "
+            "pooler_mode='statement' (the limit is set per transaction, and statement mode has "
+            "none); use pooler_mode='transaction', or set statement_timeout on the database "
+            "role (ALTER ROLE ... SET statement_timeout = ...)"
+        )
+
+
 _DRIVER_STATEMENT = re.compile(r'prepared statement "(_pg3_|__asyncpg_stmt_)')
 
 _POOLER_HINT = (

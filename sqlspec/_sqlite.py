@@ -1,5 +1,6 @@
 """Helpers shared by the adapters built on ``sqlite3`` (sqlite and aiosqlite): settings,
-script splitting and SQLITE_BUSY handling. Private: adapters import it, users do not."""
+script splitting, SQLITE_BUSY handling, bad values and the parameter limit. Private: adapters
+import it, users do not."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections.abc import Iterator
 from functools import lru_cache
 
+from sqlspec._values import UnbindableValue, locate, locate_in_rows
 from sqlspec.config import DatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError
 
@@ -76,3 +78,41 @@ def busy_retry_delays(timeout: float) -> Iterator[float | None]:
         yield delay
         delay = min(delay * 2, 0.1)
     yield None
+
+
+#: What ``sqlite3`` raises for a value it cannot bind (the last two are bare Python errors).
+BIND_ERRORS = (sqlite3.ProgrammingError, sqlite3.InterfaceError, UnicodeEncodeError, OverflowError)
+
+
+def _variable_limit() -> int | None:
+    """SQLite's limit on parameters per statement (``SQLITE_LIMIT_VARIABLE_NUMBER``), read from
+    the library itself; ``None`` before Python 3.11, where the driver's own "too many SQL
+    variables" error is translated instead."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        getlimit = getattr(probe, "getlimit", None)
+        return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) if getlimit else None  # type: ignore[attr-defined,unused-ignore]
+    finally:
+        probe.close()
+
+
+VARIABLE_LIMIT = _variable_limit()
+
+
+def find_unbindable(values: object, rows: bool = False) -> UnbindableValue | None:
+    """The first value (of a parameter set, or of every row with ``rows=True``) that ``sqlite3``
+    refuses to bind, found by binding each value alone on a scratch connection: the driver's own
+    rules, registered adapters included. Only called after the driver refused a statement."""
+    probe = sqlite3.connect(":memory:")
+
+    def check(value: object) -> str | None:
+        try:
+            probe.execute("SELECT ?", (value,))
+        except (sqlite3.Error, UnicodeError, OverflowError, TypeError, ValueError) as error:
+            return str(error).removeprefix("Error binding parameter 1: ")
+        return None
+
+    try:
+        return locate_in_rows(values, check) if rows else locate(values, check)  # type: ignore[arg-type]
+    finally:
+        probe.close()

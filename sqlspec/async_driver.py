@@ -19,6 +19,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.driver import (
     OUTSIDE_TRANSACTION_MESSAGE,
     SessionConnection,
@@ -28,7 +29,7 @@ from sqlspec.driver import (
     lone_none_as_null,
     statement_logger,
 )
-from sqlspec.exceptions import SQLSpecError, TransactionError
+from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
@@ -70,6 +71,9 @@ class AsyncDriver(Generic[ConnT]):
     dialect: ClassVar[Dialect] = Dialect.POSTGRES
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: The most parameters one statement may have (``None``: no known limit); a statement with
+    #: more raises :class:`ParameterError` before the driver runs.
+    parameter_limit: ClassVar[int | None] = None
 
     __slots__ = (
         "_busy",
@@ -195,7 +199,11 @@ class AsyncDriver(Generic[ConnT]):
 
     def _prepare(self, sql: str) -> PreparedStatement:
         if self._rewrite:
-            return prepare(sql, self.parameter_style, self.dialect)
+            stmt = prepare(sql, self.parameter_style, self.dialect)
+            limit = self.parameter_limit
+            if limit is not None and len(stmt.order) > limit:
+                raise too_many_parameters(stmt, limit, type(self.config).__name__)
+            return stmt
         return PreparedStatement.passthrough(sql, self.parameter_style)
 
     @overload
@@ -228,7 +236,10 @@ class AsyncDriver(Generic[ConnT]):
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise await self._failed(error) from error
+        except UnbindableValue as error:
+            self._busy = False
+            raise error.data_error(stmt) from error.__cause__
         self._busy = False
         if stmt.writes:
             self._wrote = True
@@ -258,7 +269,10 @@ class AsyncDriver(Generic[ConnT]):
             rowcount = await self._run_many(conn, stmt.sql, rows)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise await self._failed(error) from error
+        except UnbindableValue as error:
+            self._busy = False
+            raise error.data_error(stmt) from error.__cause__
         self._busy = False
         if stmt.writes:
             self._wrote = True
@@ -364,7 +378,7 @@ class AsyncDriver(Generic[ConnT]):
             result = await step(*args)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise await self._failed(error) from error
         self._busy = False
         return result
 
@@ -426,6 +440,27 @@ class AsyncDriver(Generic[ConnT]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
+
+    async def _failed(self, error: BaseException) -> SQLSpecError:
+        """The sqlspec error for a driver error. After a statement timeout the transaction is
+        rolled back first, so the session (and its connection) can go on; if that rollback is
+        interrupted or fails, the connection stays marked busy and is recovered (or discarded)
+        before its next use."""
+        translated = self._translate(error)
+        conn = self._connection
+        if conn is not None and isinstance(translated, StatementTimeoutError):
+            self._busy = True
+            try:
+                await self._rollback(conn)
+            except self.driver_errors:
+                logger.warning(
+                    "%s: rolling back after a statement timeout failed",
+                    self.config.describe(),
+                    exc_info=True,
+                )
+                return translated
+            self._busy = False
+        return translated
 
 
 def view_of(session: Any, conn: Any) -> SessionConnection:

@@ -8,13 +8,21 @@ adapter fills in the few hooks that differ (see :class:`SyncDriver`'s ``_`` meth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
-from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, TransactionError
+from sqlspec._values import UnbindableValue, too_many_parameters
+from sqlspec.exceptions import (
+    ParameterError,
+    ProgrammingError,
+    SQLSpecError,
+    StatementTimeoutError,
+    TransactionError,
+)
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
@@ -179,6 +187,9 @@ class SyncDriver(Generic[ConnT]):
     dialect: ClassVar[Dialect] = Dialect.POSTGRES
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: The most parameters one statement may have (``None``: no known limit); a statement with
+    #: more raises :class:`ParameterError` when it is first prepared.
+    parameter_limit: ClassVar[int | None] = None
 
     __slots__ = ("_connection", "_log", "_pool", "_rewrite", "_wrote", "config", "log_context")
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
@@ -248,6 +259,9 @@ class SyncDriver(Generic[ConnT]):
         stmt = cache.get(sql)
         if stmt is None:
             stmt = prepare(sql, self.parameter_style, self.dialect)
+            limit = self.parameter_limit
+            if limit is not None and len(stmt.order) > limit:
+                raise too_many_parameters(stmt, limit, type(self.config).__name__)
             if len(cache) >= _STATEMENT_CACHE_SIZE:
                 cache.clear()
             cache[sql] = stmt
@@ -302,7 +316,9 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise self._failed(error) from error
+        except UnbindableValue as error:
+            raise error.data_error(stmt) from error.__cause__
         if stmt.writes:
             self._wrote = True
         if started:
@@ -332,7 +348,9 @@ class SyncDriver(Generic[ConnT]):
             cursor = self._run_many(conn, stmt.sql, rows)
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise self._failed(error) from error
+        except UnbindableValue as error:
+            raise error.data_error(stmt) from error.__cause__
         if stmt.writes:
             self._wrote = True
         if started:
@@ -361,7 +379,7 @@ class SyncDriver(Generic[ConnT]):
                     raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
                 self._run_outside_transaction(conn, sql)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise self._failed(error) from error
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if started:
             log_statement(self.config, self.log_context, sql, started)
@@ -511,3 +529,13 @@ class SyncDriver(Generic[ConnT]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
+
+    def _failed(self, error: BaseException) -> SQLSpecError:
+        """The sqlspec error for a statement's driver error. After a statement timeout the
+        transaction is rolled back first, so the session (and its connection) can go on."""
+        translated = self._translate(error)
+        conn = self._connection
+        if conn is not None and isinstance(translated, StatementTimeoutError):
+            with contextlib.suppress(*self.driver_errors):
+                self._rollback(conn)
+        return translated

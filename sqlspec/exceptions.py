@@ -27,6 +27,7 @@ __all__ = (
     "SQLFileError",
     "SQLSpecError",
     "SerializationError",
+    "StatementTimeoutError",
     "TransactionError",
     "UniqueViolationError",
 )
@@ -103,6 +104,13 @@ class DataError(SQLSpecError):
 
 class OperationalError(SQLSpecError):
     """The database failed to run a statement for a reason outside it (locks, disk...)."""
+
+
+class StatementTimeoutError(OperationalError):
+    """A statement ran past the config's ``statement_timeout`` and was stopped.
+
+    The session's transaction has been rolled back; the session and its connection stay usable.
+    """
 
 
 class ProgrammingError(SQLSpecError):

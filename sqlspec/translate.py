@@ -21,7 +21,7 @@ _SQLSTATE_EXACT: dict[str, type[exc.SQLSpecError]] = {
     "40001": exc.SerializationError,  # serialization_failure
     "40P01": exc.DeadlockError,  # deadlock_detected
     "25P02": exc.TransactionError,  # in_failed_sql_transaction
-    "57014": exc.OperationalError,  # query_canceled (statement_timeout)
+    "57014": exc.OperationalError,  # query_canceled (by a user; see for_sqlstate)
 }
 _SQLSTATE_CLASS: dict[str, type[exc.SQLSpecError]] = {
     "08": exc.ConnectionError,
@@ -37,10 +37,13 @@ _SQLSTATE_CLASS: dict[str, type[exc.SQLSpecError]] = {
 }
 
 
-def for_sqlstate(sqlstate: str | None) -> type[exc.SQLSpecError]:
-    """The sqlspec class for a PostgreSQL SQLSTATE code."""
+def for_sqlstate(sqlstate: str | None, message: str = "") -> type[exc.SQLSpecError]:
+    """The sqlspec class for a PostgreSQL SQLSTATE code (and the error's message, which tells a
+    ``statement_timeout`` cancel from a user's: both are SQLSTATE 57014)."""
     if not sqlstate:
         return exc.SQLSpecError
+    if sqlstate == "57014" and "statement timeout" in message:
+        return exc.StatementTimeoutError
     found = _SQLSTATE_EXACT.get(sqlstate) or _SQLSTATE_CLASS.get(sqlstate[:2])
     return found or exc.SQLSpecError
 
@@ -70,6 +73,8 @@ def for_sqlite(error: BaseException) -> type[exc.SQLSpecError]:
             return exc.OperationalError
         if name.startswith("SQLITE_CANTOPEN"):
             return exc.ConnectionError
+        if name == "SQLITE_ERROR" and "too many SQL variables" in str(error):
+            return exc.ParameterError
     if isinstance(error, sqlite3.IntegrityError):
         return exc.IntegrityError
     if isinstance(error, sqlite3.DataError):
@@ -95,6 +100,9 @@ _MYSQL_ERRNO: dict[int, type[exc.SQLSpecError]] = {
     1364: exc.NotNullViolationError,  # ER_NO_DEFAULT_FOR_FIELD
     3819: exc.CheckViolationError,  # MySQL ER_CHECK_CONSTRAINT_VIOLATED
     4025: exc.CheckViolationError,  # MariaDB ER_CONSTRAINT_FAILED
+    1969: exc.StatementTimeoutError,  # MariaDB ER_STATEMENT_TIMEOUT (max_statement_time)
+    3024: exc.StatementTimeoutError,  # MySQL ER_QUERY_TIMEOUT (max_execution_time)
+    1390: exc.ParameterError,  # ER_PS_MANY_PARAM: a prepared statement's 65,535 placeholders
     1213: exc.DeadlockError,  # ER_LOCK_DEADLOCK: the transaction was rolled back
     # ER_CHECKREAD: under MariaDB's innodb_snapshot_isolation, a row changed since the snapshot;
     # the transaction is rolled back, as for a PostgreSQL serialization failure.

@@ -18,20 +18,25 @@ from typing import Any
 import aiosqlite
 
 from sqlspec._sqlite import (
+    BIND_ERRORS,
+    VARIABLE_LIMIT,
     busy_retry_delays,
+    find_unbindable,
     is_busy,
     is_memory_database,
     session_settings,
     split_script,
 )
+from sqlspec._timeouts import statement_timeout
+from sqlspec._values import refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
-from sqlspec.exceptions import ConnectionError, SQLSpecError
+from sqlspec.exceptions import ConnectionError, SQLSpecError, StatementTimeoutError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlite, translate
 
-__all__ = ("AiosqliteConfig", "AiosqliteDriver")
+__all__ = ("AiosqliteConfig", "AiosqliteDriver", "TimedAiosqliteDriver")
 
 Connection = aiosqlite.Connection
 
@@ -44,6 +49,7 @@ class AiosqliteDriver(AsyncDriver[Connection]):
     parameter_style = ParamStyle.QMARK
     dialect = Dialect.SQLITE
     driver_errors = (sqlite3.Error,)
+    parameter_limit = VARIABLE_LIMIT
     __slots__ = ()
 
     async def _begin_implicit(self, conn: Connection) -> None:
@@ -51,7 +57,10 @@ class AiosqliteDriver(AsyncDriver[Connection]):
             await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
     async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
-        cursor = await conn.execute(sql, params)
+        try:
+            cursor = await conn.execute(sql, params)
+        except BIND_ERRORS as error:
+            refuse(error, find_unbindable(params))
         description = cursor.description
         if not description:
             return None, (), cursor.rowcount, cursor.lastrowid
@@ -59,7 +68,10 @@ class AiosqliteDriver(AsyncDriver[Connection]):
         return description, rows, cursor.rowcount, None  # type: ignore[return-value]
 
     async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        cursor = await conn.executemany(sql, rows)
+        try:
+            cursor = await conn.executemany(sql, rows)
+        except BIND_ERRORS as error:
+            refuse(error, find_unbindable(rows, rows=True))
         return cursor.rowcount
 
     async def _run_script(self, conn: Connection, sql: str) -> None:
@@ -82,6 +94,77 @@ class AiosqliteDriver(AsyncDriver[Connection]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, for_sqlite(error))
+
+
+class _Limit:
+    """One statement's time limit: an event-loop timer that interrupts the connection."""
+
+    __slots__ = ("fired", "handle", "seconds", "task")
+
+    def __init__(self, conn: Connection, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self.task: asyncio.Task[None] | None = None
+        self.handle = asyncio.get_running_loop().call_later(seconds, self._fire, conn)
+
+    def _fire(self, conn: Connection) -> None:
+        self.fired = True
+        self.task = asyncio.get_running_loop().create_task(conn.interrupt())
+
+    def cancel(self) -> None:
+        self.handle.cancel()
+        if self.task is not None:
+            # Not run yet: the statement ended first, so the next one must not be interrupted.
+            self.task.cancel()
+
+
+class TimedAiosqliteDriver(AiosqliteDriver):
+    """A session whose statements are interrupted once they run past the config's
+    ``statement_timeout`` (a timer on the event loop calls ``interrupt()``; no thread)."""
+
+    __slots__ = ("_limit",)
+
+    def _on_acquire(self) -> None:
+        self._limit: _Limit | None = None
+
+    def _arm(self, conn: Connection) -> _Limit:
+        limit = self._limit = _Limit(conn, self.config.statement_timeout)  # type: ignore[attr-defined]
+        return limit
+
+    async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
+        limit = self._arm(conn)
+        try:
+            return await super()._run(conn, sql, params)
+        finally:
+            limit.cancel()
+
+    async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        limit = self._arm(conn)
+        try:
+            return await super()._run_many(conn, sql, rows)
+        finally:
+            limit.cancel()
+
+    async def _run_script(self, conn: Connection, sql: str) -> None:
+        for statement in split_script(sql):  # each statement has the full limit
+            limit = self._arm(conn)
+            try:
+                await conn.execute(statement)
+            finally:
+                limit.cancel()
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        limit, self._limit = self._limit, None
+        if (
+            limit is not None
+            and limit.fired
+            and getattr(error, "sqlite_errorname", None) == "SQLITE_INTERRUPT"
+        ):
+            return StatementTimeoutError(
+                f"{self.config.describe()}: the statement ran past statement_timeout "
+                f"({limit.seconds:g} s) and was interrupted; the transaction is rolled back"
+            )
+        return super()._translate(error)
 
 
 class _AnchoredPool(AsyncConnectionPool[Connection]):
@@ -110,7 +193,9 @@ class AiosqliteConfig(
     ``{"journal_mode": "wal", "synchronous": "normal"}``; ``transaction_mode``, how sessions
     begin: ``"deferred"`` (default), ``"immediate"`` (take the write lock at once, so a session
     that reads then writes never fails with ``SQLITE_BUSY``) or ``"exclusive"``, as in
-    :class:`~sqlspec.adapters.sqlite.SqliteConfig`.
+    :class:`~sqlspec.adapters.sqlite.SqliteConfig`; ``statement_timeout``, seconds a statement
+    may run before it is interrupted with :class:`~sqlspec.exceptions.StatementTimeoutError`
+    (off by default).
 
     aiosqlite runs each connection on a thread of its own; sqlspec makes these daemon threads, so
     a pool left open never keeps the interpreter from exiting.
@@ -121,12 +206,17 @@ class AiosqliteConfig(
         {"database", "timeout", "detect_types", "cached_statements", "uri", "iter_chunk_size"}
     )
     pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
-    feature_keys = frozenset({"pragmas", "transaction_mode"})
+    feature_keys = frozenset({"pragmas", "transaction_mode", "statement_timeout"})
 
     def _validate(self) -> None:
         self.pool_config.setdefault("database", ":memory:")
         #: The pragmas run on every new connection, and the statement sessions begin with.
         self.pragmas, self.begin_statement = session_settings(self)
+        #: Seconds a statement may run (``None``: no limit).
+        self.statement_timeout = statement_timeout(self)
+        if self.statement_timeout is not None:
+            # Only sessions of a config with a limit pay for arming it.
+            self.driver_type = TimedAiosqliteDriver  # type: ignore[misc]
 
     @property
     def is_memory(self) -> bool:

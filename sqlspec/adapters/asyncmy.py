@@ -15,9 +15,11 @@ it was running is stopped on the server with ``KILL`` from a new connection).
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +27,8 @@ import asyncmy
 import asyncmy.errors as my_errors
 
 from sqlspec import exceptions as exc
+from sqlspec._timeouts import statement_timeout
+from sqlspec._values import locate, locate_in_rows, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
@@ -39,6 +43,19 @@ Connection = Any  # asyncmy.connection.Connection (a compiled class without type
 logger = logging.getLogger("sqlspec.asyncmy")
 
 _UNKNOWN_THREAD = 1094  # ER_NO_SUCH_THREAD
+
+#: Placeholders a MariaDB/MySQL prepared statement may have; applied to client-side escaping
+#: too, so a statement does not start failing when ``stmt_cache_size`` is turned on.
+PARAMETER_LIMIT = 65535
+
+# Types asyncmy encodes as themselves. For any other type it sends ``str(value)`` (an object's
+# repr would be stored) and it expands a sequence into ``(a, b)``: those are refused before
+# anything is sent. Subclasses of these types are fine (encoded through their base or str()).
+_PLAIN = frozenset(
+    {str, int, float, bool, type(None), bytes, bytearray, Decimal}
+    | {datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
+)
+_PLAIN_BASES = tuple(_PLAIN - {type(None), bool})
 
 
 def error_class(error: BaseException) -> type[SQLSpecError]:
@@ -90,17 +107,57 @@ def _has_code(statement: str) -> bool:
     return bool(rest.strip())
 
 
+def _unsupported(value: object) -> str | None:
+    """Why asyncmy cannot send ``value`` faithfully, or ``None`` when it can."""
+    if isinstance(value, _PLAIN_BASES) or value is None:
+        return None
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        return (
+            "asyncmy would send a collection as a parenthesised list, not as one value; use "
+            "one placeholder per element"
+        )
+    return "asyncmy has no encoder for this type and would store its text (str()) instead"
+
+
+def _unencodable(value: object) -> str | None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return str(error)
+    return None
+
+
+def _refuse_unsupported(values: Any, rows: bool = False) -> None:
+    """Raise ``UnbindableValue`` for the first value asyncmy would not send as itself."""
+    found = locate_in_rows(values, _unsupported) if rows else locate(values, _unsupported)
+    if found is not None:
+        raise found
+
+
 class AsyncmyDriver(AsyncDriver[Connection]):
     """Async session over an asyncmy connection."""
 
     parameter_style = ParamStyle.FORMAT
     dialect = Dialect.MYSQL
     driver_errors = (my_errors.Error,)
+    parameter_limit = PARAMETER_LIMIT
     __slots__ = ()
 
     async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
+        # asyncmy does not refuse unknown types itself: check each value (a set lookup).
+        if params.__class__ is tuple or params.__class__ is list:
+            for value in params:
+                if value.__class__ not in _PLAIN:
+                    _refuse_unsupported(params)
+                    break
+        elif params is not None:
+            _refuse_unsupported(params)
         cursor = conn.cursor()
-        await cursor.execute(sql, params)  # always the tuple, even (): "%%" must become "%"
+        try:
+            await cursor.execute(sql, params)  # always the tuple, even (): "%%" must become "%"
+        except UnicodeEncodeError as error:  # raised before anything is sent
+            refuse(error, locate(params, _unencodable))
         description = cursor.description
         if not description:
             return None, (), cursor.rowcount, cursor.lastrowid
@@ -108,8 +165,12 @@ class AsyncmyDriver(AsyncDriver[Connection]):
         return description, rows, cursor.rowcount, None
 
     async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        _refuse_unsupported(rows, rows=True)
         cursor = conn.cursor()
-        await cursor.executemany(sql, rows)
+        try:
+            await cursor.executemany(sql, rows)
+        except UnicodeEncodeError as error:
+            refuse(error, locate_in_rows(rows, _unencodable))
         return int(cursor.rowcount)
 
     async def _run_script(self, conn: Connection, sql: str) -> None:
@@ -170,6 +231,11 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
     Pool keys (sqlspec's async pool, named like the other sqlspec configs, not asyncmy's
     ``minsize``/``maxsize``): ``min_size`` (0), ``max_size`` (10) and ``acquire_timeout``
     (seconds to wait for a free connection, 30).
+
+    ``driver_features``: ``statement_timeout``, seconds a statement may run before the server
+    stops it with :class:`~sqlspec.exceptions.StatementTimeoutError` (off by default; set on each
+    new connection: MariaDB's ``max_statement_time`` for every statement, MySQL's
+    ``max_execution_time`` for ``SELECT`` only).
     """
 
     driver_type = AsyncmyDriver
@@ -183,8 +249,11 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
         }
     )  # fmt: skip
     pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
+    feature_keys = frozenset({"statement_timeout"})
 
     def _validate(self) -> None:
+        #: Seconds a statement may run (``None``: no limit).
+        self.statement_timeout = statement_timeout(self)
         if "database" in self.pool_config and "db" in self.pool_config:
             raise ImproperConfigurationError(
                 "AsyncmyConfig: give database or db (the same thing), not both"
@@ -204,9 +273,18 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
         kwargs.setdefault("charset", "utf8mb4")
         kwargs["autocommit"] = False
         try:
-            return await asyncmy.connect(**kwargs)
+            conn = await asyncmy.connect(**kwargs)
         except (my_errors.Error, OSError) as error:
             raise exc.ConnectionError(f"{self.describe()}: {error}") from error
+        if self.statement_timeout is not None:
+            try:
+                await conn.cursor().execute(_timeout_statement(conn, self.statement_timeout))
+            except (my_errors.Error, OSError) as error:
+                await _close(conn)
+                raise exc.ConnectionError(
+                    f"{self.describe()}: could not set statement_timeout: {error}"
+                ) from error
+        return conn
 
     async def _create_pool(self) -> AsyncConnectionPool[Connection]:
         pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
@@ -220,6 +298,14 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
         )
         await pool.open()
         return pool
+
+
+def _timeout_statement(conn: Connection, seconds: float) -> str:
+    """The session setting for a statement time limit: MariaDB's ``max_statement_time``
+    (seconds, every statement), else MySQL's ``max_execution_time`` (milliseconds, SELECT)."""
+    if "mariadb" in str(conn.get_server_info()).lower():
+        return f"SET SESSION max_statement_time = {max(seconds, 0.000001):.6f}"
+    return f"SET SESSION max_execution_time = {max(1, round(seconds * 1000))}"
 
 
 async def _reset(conn: Connection) -> None:

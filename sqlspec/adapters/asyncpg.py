@@ -15,6 +15,8 @@ statement it just ran instead of preparing it again, so no named statement is ev
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,9 +27,12 @@ from sqlspec import exceptions as exc
 from sqlspec._pooler import (
     check_no_prepared_statements,
     pooler_mode,
+    refuse_timeout_in_statement_mode,
     statement_mode_transaction_error,
     with_pooler_hint,
 )
+from sqlspec._timeouts import statement_timeout
+from sqlspec._values import UnbindableValue, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
@@ -35,18 +40,30 @@ from sqlspec.pool import PoolStats
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlstate, translate
 
-__all__ = ("AsyncpgConfig", "AsyncpgDriver", "AsyncpgStatementModeDriver")
+__all__ = ("AsyncpgConfig", "AsyncpgDriver", "AsyncpgStatementModeDriver", "TimedAsyncpgDriver")
 
 Connection = Any  # asyncpg.Connection, or the pool's PoolConnectionProxy (asyncpg is untyped)
 
 _CLIENT_DATA_ERROR = pg_errors._base.DataError  # bad parameter value, found before sending
+# How asyncpg names the value it could not encode (its own message, never localised).
+_BAD_ARGUMENT = re.compile(
+    r"invalid input for query argument \$(\d+)(?: in element #(\d+) of executemany\(\))?"
+    r"[^:]*: (.*)",
+    re.DOTALL,
+)
+# asyncpg reports a value it cannot encode as a DataError before anything is sent.
+_BAD_VALUE_ERRORS = (asyncpg.DataError, _CLIENT_DATA_ERROR)
+#: asyncpg refuses more arguments than this itself (the protocol would allow 65,535).
+PARAMETER_LIMIT = 32767
 
 
 def error_class(error: BaseException) -> type[SQLSpecError]:
     """The sqlspec class for an asyncpg error."""
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate:
-        return for_sqlstate(sqlstate)
+        return for_sqlstate(sqlstate, str(error))
+    if isinstance(error, asyncpg.InterfaceError) and "number of query arguments" in str(error):
+        return exc.ParameterError  # a passthrough statement over asyncpg's limit
     if isinstance(error, _CLIENT_DATA_ERROR):
         return exc.DataError
     if isinstance(error, pg_errors.ConnectionDoesNotExistError | OSError):
@@ -79,6 +96,7 @@ class AsyncpgDriver(AsyncDriver[Connection]):
     parameter_style = ParamStyle.NUMERIC
     dialect = Dialect.POSTGRES
     driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError)
+    parameter_limit = PARAMETER_LIMIT
     __slots__ = ()
 
     async def _begin_implicit(self, conn: Connection) -> None:
@@ -90,10 +108,13 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         # its query loggers): Connection._execute's body, keeping the statement it ran and the
         # command status. Preparing the statement again to learn its columns would cost a round
         # trip with the cache off (pooler_mode) and a cache lookup with it on.
-        with conn._stmt_exclusive_section:
-            (rows, status, _), stmt = await conn._Connection__execute(
-                sql, params, 0, None, return_status=True
-            )
+        try:
+            with conn._stmt_exclusive_section:
+                (rows, status, _), stmt = await conn._Connection__execute(
+                    sql, params, 0, None, return_status=True
+                )
+        except _BAD_VALUE_ERRORS as error:
+            refuse(error, _unbindable(error, params))
         if rows:
             return _Columns(rows[0].keys()), rows, len(rows), None
         # No rows: a query with an empty result, or a command. The statement knows.
@@ -103,7 +124,10 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         return None, (), _rows_affected(status.decode()), None
 
     async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        await conn.executemany(sql, rows)
+        try:
+            await conn.executemany(sql, rows)
+        except _BAD_VALUE_ERRORS as error:
+            refuse(error, _unbindable(error, rows, many=True))
         return -1  # asyncpg does not report the rows affected by executemany
 
     async def _run_script(self, conn: Connection, sql: str) -> None:
@@ -148,6 +172,39 @@ class AsyncpgStatementModeDriver(AsyncpgDriver):
 
     async def _begin(self, conn: Connection) -> None:
         raise statement_mode_transaction_error(self.config.describe())
+
+
+def _unbindable(error: BaseException, values: Any, many: bool = False) -> UnbindableValue | None:
+    """The value asyncpg could not encode, read from its message (``$n``, and the row of an
+    ``executemany``); ``None`` when the message does not name one."""
+    match = _BAD_ARGUMENT.match(str(error))
+    if match is None:
+        return None
+    index = int(match.group(1)) - 1
+    row = int(match.group(2) or 0) if many else None
+    try:
+        value = values[row][index] if row is not None else values[index]
+    except (IndexError, KeyError, TypeError):
+        return None
+    reason = match.group(3).strip()
+    if reason.startswith(repr(value)):  # asyncpg repeats the value itself first
+        reason = reason[len(repr(value)) :].strip().removeprefix("(").removesuffix(")")
+    return UnbindableValue(index, value, reason, row)
+
+
+class TimedAsyncpgDriver(AsyncpgDriver):
+    """A session whose transactions start with the config's ``statement_timeout``: ``BEGIN``
+    and ``SET LOCAL statement_timeout`` in one round trip (so it holds behind PgBouncer in
+    transaction mode too); PostgreSQL cancels a statement that runs past it."""
+
+    __slots__ = ()
+
+    async def _begin_implicit(self, conn: Connection) -> None:
+        if not conn.is_in_transaction():
+            await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
+
+    async def _begin(self, conn: Connection) -> None:
+        await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
 
 class _Pool:
@@ -227,10 +284,13 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
     statement before running it). In ``"statement"`` mode every statement also runs on its own
     (no ``BEGIN``; ``begin()`` raises :class:`TransactionError`). A ``statement_cache_size``
     other than 0 in those modes, or an unknown mode, raises :class:`ImproperConfigurationError`.
+    ``driver_features``: ``statement_timeout``, seconds a statement may run before PostgreSQL
+    cancels it with :class:`~sqlspec.exceptions.StatementTimeoutError` (off by default; unlike
+    asyncpg's client-side ``command_timeout`` it is enforced by the server).
     """
 
     driver_type = AsyncpgDriver
-    feature_keys = frozenset({"pooler_mode"})
+    feature_keys = frozenset({"pooler_mode", "statement_timeout"})
     connection_keys = frozenset(
         {
             "dsn", "host", "port", "user", "password", "passfile", "database", "timeout",
@@ -259,6 +319,14 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
         if mode == "statement":
             # Chosen once here, so the implicit-BEGIN hook of every other session stays as is.
             self.driver_type = AsyncpgStatementModeDriver  # type: ignore[misc]
+        #: Seconds a statement may run (``None``: no limit), and how transactions begin then.
+        self.statement_timeout = statement_timeout(self)
+        if self.statement_timeout is not None:
+            refuse_timeout_in_statement_mode(self)
+            milliseconds = max(1, math.ceil(self.statement_timeout * 1000))
+            self.begin_statement = f"BEGIN; SET LOCAL statement_timeout = {milliseconds}"
+            # Only sessions of a config with a limit pay for setting it.
+            self.driver_type = TimedAsyncpgDriver  # type: ignore[misc]
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))

@@ -16,6 +16,8 @@ from typing import Any
 import duckdb
 
 from sqlspec import exceptions as exc
+from sqlspec._timeouts import Materialized, Timer, statement_timeout, watchdog
+from sqlspec._values import UnbindableValue, locate, locate_in_rows, refuse
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SessionConnection, SyncDriver
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
@@ -23,7 +25,7 @@ from sqlspec.pool import ConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import translate
 
-__all__ = ("DuckDBConfig", "DuckDBDriver")
+__all__ = ("DuckDBConfig", "DuckDBDriver", "TimedDuckDBDriver")
 
 Connection = duckdb.DuckDBPyConnection
 
@@ -79,7 +81,10 @@ class DuckDBDriver(SyncDriver[Connection]):
             self._open_tx = True
 
     def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Cursor:
-        result = conn.execute(sql, params)
+        try:
+            result = conn.execute(sql, params)
+        except _BIND_ERRORS as error:
+            refuse(error, _find_unbindable(conn, params))
         description = result.description
         if (
             description is not None
@@ -92,7 +97,10 @@ class DuckDBDriver(SyncDriver[Connection]):
         return result
 
     def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
-        result = conn.executemany(sql, rows)
+        try:
+            result = conn.executemany(sql, rows)
+        except _BIND_ERRORS as error:
+            refuse(error, _find_unbindable(conn, rows, rows=True))
         return _ChangedRows(result.rowcount)
 
     def _run_script(self, conn: Connection, sql: str) -> None:
@@ -119,6 +127,75 @@ class DuckDBDriver(SyncDriver[Connection]):
         return translate(error, _error_class(error))
 
 
+class TimedDuckDBDriver(DuckDBDriver):
+    """A session whose statements are interrupted once they run past the config's
+    ``statement_timeout`` (the process's watchdog thread calls the connection's
+    ``interrupt()``); a script's limit covers the whole script."""
+
+    __slots__ = ("_timer",)
+
+    def _on_acquire(self) -> None:
+        super()._on_acquire()
+        self._timer: Timer | None = None
+
+    def _arm(self, conn: Connection) -> Timer:
+        timer = self._timer = watchdog().arm(self.config.statement_timeout, conn.interrupt)  # type: ignore[attr-defined]
+        return timer
+
+    def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Cursor:
+        timer = self._arm(conn)
+        try:
+            result = super()._run(conn, sql, params)
+            description = result.description
+            if description is None:
+                return result
+            return Materialized(description, result.fetchall(), result.rowcount, None)
+        finally:
+            watchdog().disarm(timer)
+
+    def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+        timer = self._arm(conn)
+        try:
+            return super()._run_many(conn, sql, rows)
+        finally:
+            watchdog().disarm(timer)
+
+    def _run_script(self, conn: Connection, sql: str) -> None:
+        timer = self._arm(conn)
+        try:
+            super()._run_script(conn, sql)
+        finally:
+            watchdog().disarm(timer)
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.fired and isinstance(error, duckdb.InterruptException):
+            return exc.StatementTimeoutError(
+                f"{self.config.describe()}: the statement ran past statement_timeout "
+                f"({timer.seconds:g} s) and was interrupted; the transaction is rolled back"
+            )
+        return super()._translate(error)
+
+
+#: What duckdb raises for a Python value it cannot convert (also raised for other bad input,
+#: which the search for a bad value then does not find).
+_BIND_ERRORS = (duckdb.NotImplementedException, duckdb.InvalidInputException)
+
+
+def _find_unbindable(conn: Connection, values: Any, rows: bool = False) -> UnbindableValue | None:
+    """The first value duckdb refuses to convert, found by binding each value alone on the same
+    connection (conversion failures leave its transaction intact). Error path only."""
+
+    def check(value: object) -> str | None:
+        try:
+            conn.execute("SELECT ?", [value])
+        except _BIND_ERRORS as error:
+            return str(error)
+        return None
+
+    return locate_in_rows(values, check) if rows else locate(values, check)
+
+
 def _error_class(error: BaseException) -> type[SQLSpecError]:
     if isinstance(error, duckdb.ConstraintException):
         message = str(error)
@@ -141,7 +218,7 @@ def _error_class(error: BaseException) -> type[SQLSpecError]:
         return exc.DataError
     if isinstance(error, duckdb.ProgrammingError):
         return exc.ProgrammingError
-    if isinstance(error, duckdb.IOException | duckdb.OperationalError):
+    if isinstance(error, duckdb.IOException | duckdb.OperationalError | duckdb.InterruptException):
         return exc.OperationalError
     return exc.SQLSpecError
 
@@ -168,16 +245,25 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
     ``pool_config`` keys: ``database`` (file path or ``":memory:"``, the default), ``read_only``,
     ``config`` (DuckDB settings, e.g. ``{"threads": 4}``); pool sizing ``min_size`` (0),
     ``max_size`` (10), ``acquire_timeout`` (30 s).
+
+    ``driver_features``: ``statement_timeout``, seconds a statement may run before it is
+    interrupted with :class:`~sqlspec.exceptions.StatementTimeoutError` (off by default).
     """
 
     driver_type = DuckDBDriver
     connection_keys = frozenset({"database", "read_only", "config"})
     pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
+    feature_keys = frozenset({"statement_timeout"})
 
     def _validate(self) -> None:
         self.pool_config.setdefault("database", ":memory:")
         if self.max_pool_size() < 1:
             raise ImproperConfigurationError("DuckDBConfig: max_size must be at least 1")
+        #: Seconds a statement may run (``None``: no limit).
+        self.statement_timeout = statement_timeout(self)
+        if self.statement_timeout is not None:
+            # Only sessions of a config with a limit pay for arming it.
+            self.driver_type = TimedDuckDBDriver  # type: ignore[misc]
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))

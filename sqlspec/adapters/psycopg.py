@@ -7,21 +7,27 @@ wrapper that rolls back whatever a borrower left open.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 import psycopg_pool
-from psycopg.pq import TransactionStatus
+from psycopg import generators
+from psycopg import sql as pg_sql
+from psycopg.pq import ExecStatus, TransactionStatus
 
 from sqlspec import exceptions as exc
 from sqlspec._pooler import (
     check_no_prepared_statements,
     pooler_mode,
+    refuse_timeout_in_statement_mode,
     statement_mode_transaction_error,
     with_pooler_hint,
 )
+from sqlspec._timeouts import statement_timeout
+from sqlspec._values import UnbindableValue, locate, locate_in_rows, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig, SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
@@ -36,9 +42,14 @@ __all__ = (
     "PsycopgConfig",
     "PsycopgSyncConfig",
     "PsycopgSyncDriver",
+    "TimedPsycopgAsyncDriver",
+    "TimedPsycopgSyncDriver",
 )
 
 _IDLE = TransactionStatus.IDLE
+
+#: The PostgreSQL protocol's limit on parameters per statement (a 16-bit count).
+PARAMETER_LIMIT = 65535
 
 #: libpq connection parameters accepted as ``pool_config`` keys besides ``conninfo``/``dsn``.
 LIBPQ_KEYS = frozenset(
@@ -57,7 +68,9 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
     """The sqlspec class for a psycopg error."""
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate:
-        return for_sqlstate(sqlstate)
+        return for_sqlstate(sqlstate, str(error))
+    if isinstance(error, psycopg.OperationalError) and "number of parameters" in str(error):
+        return exc.ParameterError  # libpq refused more than 65,535 (a passthrough statement)
     if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
         return exc.ConnectionError
     if isinstance(error, psycopg.DataError):
@@ -80,6 +93,40 @@ def result_column_names(cursor: Any, encoding: str) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+#: What psycopg raises, before sending anything, for a value it cannot adapt or encode.
+_BIND_ERRORS = (psycopg.ProgrammingError, psycopg.DataError, UnicodeEncodeError, OverflowError)
+
+
+def _find_unbindable(conn: Any, values: Any, rows: bool = False) -> UnbindableValue | None:
+    """The first value psycopg cannot adapt with ``conn``'s adapters (each value dumped alone,
+    on the client). Error path only."""
+
+    def check(value: object) -> str | None:
+        try:
+            pg_sql.Literal(value).as_string(conn)
+        except (psycopg.Error, UnicodeError, OverflowError, TypeError, ValueError) as error:
+            return str(error).partition(" using placeholder")[0]  # the probe's, not the user's
+        return None
+
+    return locate_in_rows(values, check) if rows else locate(values, check)
+
+
+def _refuse(error: BaseException, conn: Any, values: Any, rows: bool = False) -> NoReturn:
+    """Re-raise a driver error from a statement; a client-side refusal of a value (no SQLSTATE)
+    names the value."""
+    if getattr(error, "sqlstate", None):
+        raise error
+    refuse(error, _find_unbindable(conn, values, rows))
+
+
+def timeout_begin(config: Any) -> bytes:
+    """What a session of a config with a ``statement_timeout`` opens its transaction with: the
+    limit is set for that transaction only (``SET LOCAL``), in the same round trip as
+    ``BEGIN``, so it holds behind a transaction-mode pooler (PgBouncer) too."""
+    milliseconds = max(1, math.ceil(config.statement_timeout * 1000))
+    return f"BEGIN; SET LOCAL statement_timeout = {milliseconds}".encode()
+
+
 _ROW_STATUSES = frozenset(
     status
     for status in (
@@ -96,6 +143,7 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
     parameter_style = ParamStyle.FORMAT
     dialect = Dialect.POSTGRES
     driver_errors = (psycopg.Error,)
+    parameter_limit = PARAMETER_LIMIT
     __slots__ = ("_encoding",)
 
     def _on_acquire(self) -> None:
@@ -105,13 +153,19 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
         return result_column_names(cursor, self._encoding)
 
     def _run(self, conn: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> Cursor:
-        return conn.execute(sql, params)
+        try:
+            return conn.execute(sql, params)
+        except _BIND_ERRORS as error:
+            _refuse(error, conn, params)
 
     def _run_many(
         self, conn: psycopg.Connection[Any], sql: str, rows: Sequence[Sequence[Any]]
     ) -> Cursor:
         cursor = conn.cursor()
-        cursor.executemany(sql, rows)
+        try:
+            cursor.executemany(sql, rows)
+        except _BIND_ERRORS as error:
+            _refuse(error, conn, rows, rows=True)
         return cursor
 
     def _run_script(self, conn: psycopg.Connection[Any], sql: str) -> None:
@@ -139,6 +193,22 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return with_pooler_hint(translate(error, error_class(error)), error)
+
+
+class TimedPsycopgSyncDriver(PsycopgSyncDriver):
+    """A session whose transactions start with the config's ``statement_timeout``
+    (see :func:`timeout_begin`); PostgreSQL cancels a statement that runs past it."""
+
+    __slots__ = ()
+
+    def _begin_implicit(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.pgconn.transaction_status == _IDLE:
+            self._begin(conn)
+
+    def _begin(self, conn: psycopg.Connection[Any]) -> None:
+        result = conn.pgconn.exec_(self.config.begin_statement)  # type: ignore[attr-defined]
+        if result.status != ExecStatus.COMMAND_OK:
+            raise psycopg.OperationalError(result.error_message.decode(errors="replace"))
 
 
 def pool_timeout_message(name: str, pool: Any) -> str:
@@ -232,10 +302,15 @@ class PsycopgSyncConfig(
     prepared statements, which a transaction-mode pooler hands to other clients. A
     ``prepare_threshold`` that contradicts the mode, or an unknown mode, raises
     :class:`ImproperConfigurationError`.
+
+    ``driver_features``: ``statement_timeout``, seconds a statement may run before PostgreSQL
+    cancels it with :class:`~sqlspec.exceptions.StatementTimeoutError` (off by default; set with
+    ``SET LOCAL`` in each transaction's ``BEGIN`` round trip, so it also holds behind PgBouncer
+    in transaction mode).
     """
 
     driver_type = PsycopgSyncDriver
-    feature_keys = frozenset({"pooler_mode"})
+    feature_keys = frozenset({"pooler_mode", "statement_timeout"})
     connection_keys = LIBPQ_KEYS | {"conninfo", "dsn", "prepare_threshold"}
     pool_keys = frozenset(
         {
@@ -255,6 +330,7 @@ class PsycopgSyncConfig(
             raise ImproperConfigurationError(
                 "PsycopgSyncConfig: max_size must be at least min_size"
             )
+        _timeout_settings(self, TimedPsycopgSyncDriver)
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))
@@ -298,6 +374,16 @@ def _check_pooler_mode(config: PsycopgSyncConfig | PsycopgAsyncConfig) -> None:
         check_no_prepared_statements(type(config).__name__, mode, "prepare_threshold", value, None)
 
 
+def _timeout_settings(config: Any, timed_driver: type[Any]) -> None:
+    #: Seconds a statement may run (``None``: no limit), and how transactions begin then.
+    config.statement_timeout = statement_timeout(config)
+    if config.statement_timeout is not None:
+        refuse_timeout_in_statement_mode(config)
+        config.begin_statement = timeout_begin(config)
+        # Only sessions of a config with a limit pay for setting it.
+        config.driver_type = timed_driver
+
+
 def _hide_password(conninfo: str) -> str:
     try:
         params = psycopg.conninfo.conninfo_to_dict(conninfo)
@@ -321,12 +407,16 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
     parameter_style = ParamStyle.FORMAT
     dialect = Dialect.POSTGRES
     driver_errors = (psycopg.Error,)
+    parameter_limit = PARAMETER_LIMIT
     __slots__ = ()
 
     async def _run(
         self, conn: psycopg.AsyncConnection[Any], sql: str, params: Sequence[Any]
     ) -> Fetched:
-        cursor = await conn.execute(sql, params)
+        try:
+            cursor = await conn.execute(sql, params)
+        except _BIND_ERRORS as error:
+            _refuse(error, conn, params)
         description = cursor.description
         if not description:
             return None, (), cursor.rowcount, None
@@ -337,7 +427,10 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
         self, conn: psycopg.AsyncConnection[Any], sql: str, rows: Sequence[Sequence[Any]]
     ) -> int:
         cursor = conn.cursor()
-        await cursor.executemany(sql, rows)
+        try:
+            await cursor.executemany(sql, rows)
+        except _BIND_ERRORS as error:
+            _refuse(error, conn, rows, rows=True)
         return cursor.rowcount
 
     async def _run_script(self, conn: psycopg.AsyncConnection[Any], sql: str) -> None:
@@ -369,6 +462,25 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return with_pooler_hint(translate(error, error_class(error)), error)
+
+
+class TimedPsycopgAsyncDriver(PsycopgAsyncDriver):
+    """The async session whose transactions start with the config's ``statement_timeout``."""
+
+    __slots__ = ()
+
+    async def _begin_implicit(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        if conn.pgconn.transaction_status == _IDLE:
+            await self._begin(conn)
+
+    async def _begin(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        # BEGIN and SET LOCAL in one simple-protocol message (psycopg's own command helper
+        # expects a single result).
+        async with conn.lock:
+            conn.pgconn.send_query(self.config.begin_statement)  # type: ignore[attr-defined]
+            results = await conn.wait(generators.execute(conn.pgconn))
+        if results[-1].status != ExecStatus.COMMAND_OK:
+            raise psycopg.OperationalError(results[-1].error_message.decode(errors="replace"))
 
 
 class _AsyncPool:
@@ -435,14 +547,15 @@ class PsycopgAsyncConfig(
 
     The same ``pool_config`` keys as :class:`PsycopgSyncConfig` (libpq parameters, ``conninfo``
     or ``dsn``, and ``psycopg_pool`` settings: ``min_size`` 1, ``max_size`` 10, ``timeout`` to
-    wait for a connection 30 s, ...); the pool is ``psycopg_pool.AsyncConnectionPool``.
-    ``driver_features={"pooler_mode": ...}`` as in :class:`PsycopgSyncConfig`.
+    wait for a connection 30 s, ...) and ``driver_features`` (``statement_timeout``,
+    ``pooler_mode`` as in :class:`PsycopgSyncConfig`); the pool is
+    ``psycopg_pool.AsyncConnectionPool``.
     """
 
     driver_type = PsycopgAsyncDriver
-    feature_keys = PsycopgSyncConfig.feature_keys
     connection_keys = PsycopgSyncConfig.connection_keys
     pool_keys = PsycopgSyncConfig.pool_keys
+    feature_keys = PsycopgSyncConfig.feature_keys
 
     def _pool_arguments(self) -> tuple[str, dict[str, Any], dict[str, Any]]:
         # The same settings as the sync config (it reads only what both configs share).
@@ -462,6 +575,7 @@ class PsycopgAsyncConfig(
             raise ImproperConfigurationError(
                 "PsycopgAsyncConfig: max_size must be at least min_size"
             )
+        _timeout_settings(self, TimedPsycopgAsyncDriver)
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))

@@ -18,20 +18,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlspec._sqlite import (
+    BIND_ERRORS,
+    VARIABLE_LIMIT,
     busy_retry_delays,
+    find_unbindable,
     is_busy,
     is_memory_database,
     session_settings,
     split_script,
 )
+from sqlspec._timeouts import Materialized, Timer, statement_timeout, watchdog
+from sqlspec._values import refuse
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
-from sqlspec.exceptions import ConnectionError, SQLSpecError
+from sqlspec.exceptions import ConnectionError, SQLSpecError, StatementTimeoutError
 from sqlspec.pool import ConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlite, translate
 
-__all__ = ("SqliteConfig", "SqliteDriver")
+__all__ = ("SqliteConfig", "SqliteDriver", "TimedSqliteDriver")
 
 _memory_names = itertools.count(1)
 
@@ -42,6 +47,7 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
     parameter_style = ParamStyle.QMARK
     dialect = Dialect.SQLITE
     driver_errors = (sqlite3.Error,)
+    parameter_limit = VARIABLE_LIMIT
     __slots__ = ("_cursor",)
 
     def _on_acquire(self) -> None:
@@ -56,12 +62,18 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
             self._begin(conn)
 
     def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Cursor:
-        return self._cursor.execute(sql, params)
+        try:
+            return self._cursor.execute(sql, params)
+        except BIND_ERRORS as error:
+            refuse(error, find_unbindable(params))
 
     def _run_many(
         self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
     ) -> Cursor:
-        return conn.executemany(sql, rows)
+        try:
+            return conn.executemany(sql, rows)
+        except BIND_ERRORS as error:
+            refuse(error, find_unbindable(rows, rows=True))
 
     def _run_script(self, conn: sqlite3.Connection, sql: str) -> None:
         # sqlite3's executescript() would COMMIT the session's open transaction first.
@@ -79,6 +91,66 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, for_sqlite(error))
+
+
+class TimedSqliteDriver(SqliteDriver):
+    """A session whose statements are interrupted once they run past the config's
+    ``statement_timeout`` (the process's watchdog thread calls ``Connection.interrupt()``).
+
+    Rows are read while the limit is armed, since SQLite runs a query as its rows are fetched.
+    """
+
+    __slots__ = ("_timer",)
+
+    def _on_acquire(self) -> None:
+        super()._on_acquire()
+        self._timer: Timer | None = None
+
+    def _arm(self, conn: sqlite3.Connection) -> Timer:
+        timer = self._timer = watchdog().arm(self.config.statement_timeout, conn.interrupt)  # type: ignore[attr-defined]
+        return timer
+
+    def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Cursor:
+        timer = self._arm(conn)
+        try:
+            cursor = super()._run(conn, sql, params)
+            description = cursor.description
+            if description is None:
+                return cursor
+            rows = cursor.fetchall()
+            return Materialized(description, rows, cursor.rowcount, None)
+        finally:
+            watchdog().disarm(timer)
+
+    def _run_many(
+        self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
+    ) -> Cursor:
+        timer = self._arm(conn)
+        try:
+            return super()._run_many(conn, sql, rows)
+        finally:
+            watchdog().disarm(timer)
+
+    def _run_script(self, conn: sqlite3.Connection, sql: str) -> None:
+        for statement in split_script(sql):  # each statement has the full limit
+            timer = self._arm(conn)
+            try:
+                conn.execute(statement)
+            finally:
+                watchdog().disarm(timer)
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.fired and _is_interrupt(error):
+            return StatementTimeoutError(
+                f"{self.config.describe()}: the statement ran past statement_timeout "
+                f"({timer.seconds:g} s) and was interrupted; the transaction is rolled back"
+            )
+        return super()._translate(error)
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    return getattr(error, "sqlite_errorname", None) == "SQLITE_INTERRUPT"
 
 
 class _PooledConnection(sqlite3.Connection):
@@ -116,7 +188,8 @@ class SqliteConfig(
     begin: ``"deferred"`` (default: locks are taken as statements need them), ``"immediate"``
     (take the write lock at once: a session that reads then writes never fails with
     ``SQLITE_BUSY`` because another connection wrote in between, at the price of serialising
-    sessions) or ``"exclusive"``.
+    sessions) or ``"exclusive"``; ``statement_timeout``, seconds a statement may run before it is
+    interrupted with :class:`~sqlspec.exceptions.StatementTimeoutError` (off by default).
     """
 
     driver_type = SqliteDriver
@@ -124,12 +197,17 @@ class SqliteConfig(
         {"database", "timeout", "detect_types", "check_same_thread", "cached_statements", "uri"}
     )
     pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
-    feature_keys = frozenset({"pragmas", "transaction_mode"})
+    feature_keys = frozenset({"pragmas", "transaction_mode", "statement_timeout"})
 
     def _validate(self) -> None:
         self.pool_config.setdefault("database", ":memory:")
         #: The pragmas run on every new connection, and the statement sessions begin with.
         self.pragmas, self.begin_statement = session_settings(self)
+        #: Seconds a statement may run (``None``: no limit).
+        self.statement_timeout = statement_timeout(self)
+        if self.statement_timeout is not None:
+            # Only sessions of a config with a limit pay for arming it.
+            self.driver_type = TimedSqliteDriver  # type: ignore[misc]
 
     @property
     def is_memory(self) -> bool:

@@ -190,16 +190,22 @@ def make_config(
     """Build and register a config of the test's adapter.
 
     Keyword arguments are pool settings; ``acquire_timeout=`` is translated to the adapter's
-    name for it, and ``portal_timeout=`` goes to the config.
+    name for it, and ``portal_timeout=`` and ``driver_features=`` go to the config.
     """
 
     def make(
-        *, portal_timeout: float = 30.0, **settings: Any
+        *,
+        portal_timeout: float = 30.0,
+        driver_features: dict[str, Any] | None = None,
+        **settings: Any,
     ) -> AsyncDatabaseConfig[Any, Any, Any]:
         config: AsyncDatabaseConfig[Any, Any, Any]
+        extra: dict[str, Any] = {"portal_timeout": portal_timeout}
+        if driver_features is not None:
+            extra["driver_features"] = driver_features
         if adapter == "aiosqlite":
             pool = {"database": str(tmp_path / "test.sqlite"), **settings}
-            config = AiosqliteConfig(pool_config=pool, portal_timeout=portal_timeout)
+            config = AiosqliteConfig(pool_config=pool, **extra)
         elif adapter == "asyncpg":
             server: PostgresServer = request.getfixturevalue("postgres_server")
             pool = {
@@ -208,7 +214,7 @@ def make_config(
                 "max_size": 20,
                 **settings,
             }
-            config = AsyncpgConfig(pool_config=pool, portal_timeout=portal_timeout)
+            config = AsyncpgConfig(pool_config=pool, **extra)
         elif adapter == "psycopg":
             server = request.getfixturevalue("postgres_server")
             if "acquire_timeout" in settings:
@@ -219,7 +225,7 @@ def make_config(
                 "max_size": 20,
                 **settings,
             }
-            config = PsycopgAsyncConfig(pool_config=pool, portal_timeout=portal_timeout)
+            config = PsycopgAsyncConfig(pool_config=pool, **extra)
         else:
             assert mariadb_database is not None
             pool = {
@@ -230,7 +236,7 @@ def make_config(
                 "database": mariadb_database.database,
                 **settings,
             }
-            config = AsyncmyConfig(pool_config=pool, portal_timeout=portal_timeout)
+            config = AsyncmyConfig(pool_config=pool, **extra)
         return spec.add_config(config)
 
     return make

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+import psycopg
 import pytest
 
 from sqlspec import SQLSpec, SQLSpecError
@@ -16,6 +19,7 @@ from sqlspec.exceptions import (
     OperationalError,
     ProgrammingError,
     SerializationError,
+    StatementTimeoutError,
     TransactionError,
     UniqueViolationError,
 )
@@ -203,10 +207,42 @@ def test_postgres_serialization_failure_is_a_serialization_error(
 
 
 @only("postgres")
-def test_postgres_statement_timeout_is_an_operational_error(session: Any, dialect: Dialect) -> None:
+def test_postgres_statement_timeout_set_by_hand_is_a_statement_timeout(
+    session: Any, dialect: Dialect
+) -> None:
     session.execute("SET statement_timeout = 50")
     with pytest.raises(OperationalError) as error:
         session.execute("SELECT pg_sleep(2)")
+    _assert_translated(error, StatementTimeoutError, dialect)
+    assert session.select_value("SELECT 1") == 1  # rolled back already
+
+
+@only("postgres")
+def test_postgres_cancel_by_another_session_is_not_a_statement_timeout(
+    request: pytest.FixtureRequest, session: Any, dialect: Dialect
+) -> None:
+    server = request.getfixturevalue("postgres_server")
+    pid = session.select_value("SELECT pg_backend_pid()")
+    session.commit()
+
+    def cancel() -> None:
+        with psycopg.connect(server.conninfo, autocommit=True) as admin:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                state = admin.execute(
+                    "SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)
+                ).fetchone()
+                if state and "pg_sleep" in state[0]:
+                    admin.execute("SELECT pg_cancel_backend(%s)", (pid,))
+                    return
+                time.sleep(0.02)
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    try:
+        with pytest.raises(OperationalError) as error:
+            session.execute("SELECT pg_sleep(5)")
+    finally:
+        canceller.join()
     _assert_translated(error, OperationalError, dialect)
-    session.rollback()
-    assert session.select_value("SELECT 1") == 1
+    assert error.value.__cause__.sqlstate == "57014"  # type: ignore[union-attr]
