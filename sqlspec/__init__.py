@@ -17,9 +17,11 @@ from sqlspec.exceptions import (
     NotFoundError,
     SQLSpecError,
 )
+from sqlspec.protocols import AsyncSession, SyncSession
 from sqlspec.result import SQLResult
 
 __all__ = (
+    "AsyncSession",
     "FlaskConfig",
     "ImproperConfigurationError",
     "MultipleResultsFoundError",
@@ -28,6 +30,7 @@ __all__ = (
     "SQLSpec",
     "SQLSpecError",
     "StatementConfig",
+    "SyncSession",
 )
 
 __version__ = "0.1.0"

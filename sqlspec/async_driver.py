@@ -19,6 +19,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from typing_extensions import Self
+
 from sqlspec.driver import (
     SessionConnection,
     collect_parameters,
@@ -107,7 +109,7 @@ class AsyncDriver(Generic[ConnT]):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> AsyncDriver[ConnT]:
+    async def __aenter__(self) -> Self:
         if self._connection is None:
             pool = await self.config.get_pool()
             self._connection = await pool.acquire()

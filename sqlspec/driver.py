@@ -14,6 +14,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
+from typing_extensions import Self
+
 from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, TransactionError
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
@@ -192,7 +194,7 @@ class SyncDriver(Generic[ConnT]):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def __enter__(self) -> SyncDriver[ConnT]:
+    def __enter__(self) -> Self:
         if self._connection is None:
             self._pool = self.config.get_pool()
             self._connection = self._pool.acquire()

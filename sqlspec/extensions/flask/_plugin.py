@@ -17,6 +17,7 @@ from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.extensions.flask._cli import sqlspec_cli
 from sqlspec.extensions.flask._state import DatabaseState, build_states
 from sqlspec.portal import get_portal
+from sqlspec.protocols import SessionConnectionProtocol, SyncSession
 from sqlspec.testing import isolated
 
 __all__ = ("SQLSpecPlugin",)
@@ -134,7 +135,7 @@ class SQLSpecPlugin:
     def _state(self, key: str | None) -> DatabaseState:
         return self._pick(self._states(), key)
 
-    def get_session(self, key: str | None = None) -> Any:
+    def get_session(self, key: str | None = None) -> SyncSession:
         """The session of database ``key`` (the first registered one when omitted).
 
         Works in any app context; the same session is returned for the whole context. Async
@@ -154,16 +155,16 @@ class SQLSpecPlugin:
             namespace[state.connection_key] = session.connection
             if statement_logger.isEnabledFor(logging.DEBUG) and has_request_context():
                 session.log_context = request.endpoint
-        return session
+        return session  # type: ignore[no-any-return]
 
-    def get_connection(self, key: str | None = None) -> Any:
+    def get_connection(self, key: str | None = None) -> SessionConnectionProtocol:
         """The connection of database ``key``'s session: ``commit()``/``rollback()`` on it end
         the session's transaction (the driver's own connection for SQLite and psycopg)."""
         self.get_session(key)
         namespace = _app_context().g.__dict__
         context: _ContextSessions = namespace[_CONTEXT]
         state = context.default if key is None else self._pick(context.states, key)
-        return namespace[state.connection_key]
+        return namespace[state.connection_key]  # type: ignore[no-any-return]
 
     # -- request lifecycle ---------------------------------------------------------------------
 
