@@ -14,6 +14,7 @@ __all__ = (
     "ForeignKeyViolationError",
     "ImproperConfigurationError",
     "IntegrityError",
+    "MissingDependencyError",
     "MultipleResultsFoundError",
     "NotFoundError",
     "NotNullViolationError",
@@ -94,3 +95,9 @@ class ProgrammingError(SQLSpecError):
 
 class PortalTimeoutError(SQLSpecError, TimeoutError):
     """An async operation run from sync code through the portal exceeded its timeout."""
+
+
+class MissingDependencyError(SQLSpecError, ImportError):
+    """An adapter's database driver is not installed; the message names the extra to install.
+
+    Also an :class:`ImportError`, so ``try: import ... except ImportError`` keeps working."""

@@ -15,8 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
+from sqlspec._optional import driver_import
 from sqlspec._sqlite import (
     busy_retry_delays,
     is_busy,
@@ -30,6 +29,9 @@ from sqlspec.exceptions import ConnectionError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlite, translate
+
+with driver_import("aiosqlite", "aiosqlite"):
+    import aiosqlite
 
 __all__ = ("AiosqliteConfig", "AiosqliteDriver")
 

@@ -21,16 +21,18 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-import asyncmy
-import asyncmy.errors as my_errors
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_mysql_errno, translate
+
+with driver_import("asyncmy", "asyncmy"):
+    import asyncmy
+    import asyncmy.errors as my_errors
 
 __all__ = ("AsyncmyConfig", "AsyncmyDriver", "split_mysql_script")
 

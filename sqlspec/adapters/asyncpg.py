@@ -13,16 +13,18 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-import asyncpg.exceptions as pg_errors
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlstate, translate
+
+with driver_import("asyncpg", "asyncpg"):
+    import asyncpg
+    import asyncpg.exceptions as pg_errors
 
 __all__ = ("AsyncpgConfig", "AsyncpgDriver")
 

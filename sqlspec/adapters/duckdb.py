@@ -13,15 +13,17 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-import duckdb
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SessionConnection, SyncDriver
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import ConnectionPool
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import translate
+
+with driver_import("duckdb", "duckdb"):
+    import duckdb
 
 __all__ = ("DuckDBConfig", "DuckDBDriver")
 

@@ -11,11 +11,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
-import psycopg_pool
-from psycopg.pq import TransactionStatus
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig, SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
@@ -23,6 +20,11 @@ from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
 from sqlspec.translate import for_sqlstate, translate
+
+with driver_import("psycopg", "psycopg", "psycopg_pool"):
+    import psycopg
+    import psycopg_pool
+    from psycopg.pq import TransactionStatus
 
 __all__ = (
     "PsycopgAsyncConfig",
