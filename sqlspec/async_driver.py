@@ -33,7 +33,7 @@ from sqlspec.exceptions import SQLSpecError, TransactionError
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate
+from sqlspec.translate import translate, with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import AsyncDatabaseConfig, AsyncPool
@@ -54,6 +54,14 @@ Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, An
 #: Seconds the clean-up after an interrupted operation (a rollback) may take before the
 #: connection is discarded instead.
 RECOVERY_TIMEOUT = 5.0
+
+#: What error messages name as the statement of a guarded step (a script names its own SQL).
+_STEP_STATEMENTS = {
+    "_begin": "BEGIN",
+    "_begin_implicit": "BEGIN",
+    "_commit": "COMMIT",
+    "_rollback": "ROLLBACK",
+}
 
 
 class AsyncDriver(Generic[ConnT]):
@@ -226,7 +234,7 @@ class AsyncDriver(Generic[ConnT]):
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, sql) from error
         self._busy = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
@@ -254,7 +262,7 @@ class AsyncDriver(Generic[ConnT]):
             rowcount = await self._run_many(conn, stmt.sql, rows)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, sql) from error
         self._busy = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
@@ -347,7 +355,8 @@ class AsyncDriver(Generic[ConnT]):
             result = await step(*args)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            statement = _STEP_STATEMENTS.get(step.__name__) or str(args[-1])  # a script's SQL
+            raise with_context(self._translate(error), self.config, statement) from error
         self._busy = False
         return result
 

@@ -20,7 +20,7 @@ from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, T
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate
+from sqlspec.translate import translate, with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import SyncDatabaseConfig
@@ -295,7 +295,7 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, sql) from error
         if started:
             log_statement(self.config, self.log_context, sql, started)
         if names is None:
@@ -323,7 +323,7 @@ class SyncDriver(Generic[ConnT]):
             cursor = self._run_many(conn, stmt.sql, rows)
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, sql) from error
         if started:
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
@@ -337,7 +337,7 @@ class SyncDriver(Generic[ConnT]):
             self._begin_implicit(conn)
             self._run_script(conn, sql)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, sql) from error
         if started:
             log_statement(self.config, self.log_context, sql, started)
 
@@ -404,7 +404,7 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._begin(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, "BEGIN") from error
 
     def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
@@ -412,7 +412,7 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._commit(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, "COMMIT") from error
 
     def rollback(self) -> None:
         """Roll back the open transaction (no-op when none is open)."""
@@ -420,7 +420,7 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._rollback(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, "ROLLBACK") from error
 
     @property
     def in_transaction(self) -> bool:

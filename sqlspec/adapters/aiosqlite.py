@@ -118,6 +118,7 @@ class AiosqliteConfig(
     """
 
     driver_type = AiosqliteDriver
+    file_database = True
     connection_keys = frozenset(
         {"database", "timeout", "detect_types", "cached_statements", "uri", "iter_chunk_size"}
     )
@@ -179,7 +180,7 @@ class AiosqliteConfig(
             anchor = sqlite3.connect(name, uri=True, check_same_thread=False)
             pool = _AnchoredPool(anchor, connect=lambda: self._connect(name, True), **options)
         else:
-            database = str(self.pool_config["database"])
+            database = self.database_path
             uri = bool(self.pool_config.get("uri", False))
             pool = AsyncConnectionPool(connect=lambda: self._connect(database, uri), **options)
         await pool.open()

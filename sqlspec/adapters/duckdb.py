@@ -168,6 +168,7 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
     """
 
     driver_type = DuckDBDriver
+    file_database = True
     connection_keys = frozenset({"database", "read_only", "config"})
     pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
 
@@ -181,7 +182,7 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
 
     def _create_pool(self) -> ConnectionPool[Connection]:
         kwargs = self._connect_kwargs()
-        kwargs["database"] = str(kwargs["database"])
+        kwargs["database"] = self.database_path
         try:
             database = duckdb.connect(**kwargs)
         except duckdb.Error as error:
