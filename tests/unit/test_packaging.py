@@ -150,3 +150,32 @@ def test_demo_reuses_the_test_commands_full_install(scratch: Path) -> None:
     output, commands = _run_demo(scratch)
     assert "up to date" in output
     assert not any("pip install" in command for command in commands)
+
+
+# -- README: install instructions, links, tables -----------------------------------------------
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_installs_this_project_not_the_index_name() -> None:
+    # The bare name on PyPI is another project: every install command must name a path.
+    commands = "\n".join(re.findall(r"```bash\n(.*?)```", README, re.DOTALL))
+    assert "pip install" in commands
+    assert re.findall(r"pip install [\"']?sqlspec\b", commands) == []
+    assert 'pip install "./sqlspec-checkout[sqlite,flask]"' in README
+    assert "another project" in README
+
+
+def test_readme_links_stay_inside_the_repository() -> None:
+    assert "../" not in README
+    for target in re.findall(r"\]\(([^)]+)\)", README):
+        assert not target.startswith(("http:", "https:")), target
+        assert (ROOT / target.partition("#")[0]).exists(), target
+
+
+def test_readme_tables_are_not_broken_by_blank_lines() -> None:
+    lines = README.splitlines()
+    for number, line in enumerate(lines[2:], start=2):
+        if line.startswith("|") and not lines[number - 1].strip():
+            # A table starts here: its next line must be the header separator.
+            assert re.match(r"\|[-| :]+\|$", lines[number + 1]), (number + 1, line)
