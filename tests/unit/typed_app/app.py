@@ -17,7 +17,7 @@ from sqlspec import SQLSpec
 from sqlspec.adapters.aiosqlite import AiosqliteConfig
 from sqlspec.adapters.sqlite import SqliteConfig
 from sqlspec.extensions.flask import SQLSpecPlugin
-from sqlspec.protocols import AsyncSession, SyncSession
+from sqlspec.protocols import AsyncSession, SessionConnectionProtocol, SyncSession
 
 
 @dataclass
@@ -97,6 +97,7 @@ async def note_bodies(db: AsyncSession) -> list[str]:
 
 async def read_notes() -> list[str]:
     async with spec.provide_session(notes) as db:
+        assert isinstance(db, AsyncSession)
         return await note_bodies(db)
 
 
@@ -107,8 +108,17 @@ async def async_part() -> list[str]:
     return bodies
 
 
+def check_runtime_types() -> None:
+    with app.app_context():
+        assert isinstance(plugin.get_session("users"), SyncSession)
+        assert isinstance(plugin.get_session("notes"), SyncSession)  # the portal facade
+        assert isinstance(plugin.get_connection("users"), SessionConnectionProtocol)
+        assert isinstance(plugin.get_connection("notes"), SessionConnectionProtocol)
+
+
 def main() -> None:
     create_schema()
+    check_runtime_types()
     client = app.test_client()
     assert client.post("/users/ada@example.com").status_code == 201
     assert client.get("/users/1").get_json() == {"id": 1, "email": "ada@example.com", "same": True}
