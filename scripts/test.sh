@@ -8,7 +8,8 @@
 #   1. system packages: PostgreSQL 15, PgBouncer and MariaDB server binaries (apt, root only).
 #      Their system services are not needed: the tests start their own throwaway servers.
 #      Chromium and its chromedriver, for the demo's browser test (headless, driven by Selenium).
-#   2. Python: .venv with the package installed editable with its "dev" extra.
+#   2. Python: .venv with the package installed editable with every driver extra, and the
+#      "dev" dependency group (pytest, ruff, mypy, ...).
 #   3. ruff check, ruff format --check, mypy, pytest.
 set -euo pipefail
 
@@ -95,6 +96,8 @@ fi
 section "Python environment (.venv)"
 
 source scripts/_venv.sh
+venv_install dev -e ".[aiosqlite,duckdb,psycopg,asyncpg,asyncmy,flask,msgspec,pydantic,attrs]" \
+    --group dev
 
 # ----------------------------------------------------------------------------- checks
 section "ruff check"

@@ -21,10 +21,12 @@ from sqlspec.exceptions import (
     SQLFileError,
     SQLSpecError,
 )
+from sqlspec.protocols import AsyncSession, SyncSession
 from sqlspec.result import SQLResult
 from sqlspec.retry import retry_on_conflict
 
 __all__ = (
+    "AsyncSession",
     "DeadlockError",
     "FlaskConfig",
     "ImproperConfigurationError",
@@ -38,6 +40,7 @@ __all__ = (
     "SQLSpecError",
     "SerializationError",
     "StatementConfig",
+    "SyncSession",
     "retry_on_conflict",
 )
 

@@ -19,6 +19,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
+from typing_extensions import Self
+
 from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.driver import (
     OUTSIDE_TRANSACTION_MESSAGE,
@@ -33,7 +35,7 @@ from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionE
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate
+from sqlspec.translate import translate, with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import AsyncDatabaseConfig, AsyncPool
@@ -54,6 +56,14 @@ Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, An
 #: Seconds the clean-up after an interrupted operation (a rollback) may take before the
 #: connection is discarded instead.
 RECOVERY_TIMEOUT = 5.0
+
+#: What error messages name as the statement of a guarded step (a script names its own SQL).
+_STEP_STATEMENTS = {
+    "_begin": "BEGIN",
+    "_begin_implicit": "BEGIN",
+    "_commit": "COMMIT",
+    "_rollback": "ROLLBACK",
+}
 
 
 class AsyncDriver(Generic[ConnT]):
@@ -114,7 +124,7 @@ class AsyncDriver(Generic[ConnT]):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> AsyncDriver[ConnT]:
+    async def __aenter__(self) -> Self:
         if self._connection is None:
             pool = await self.config.get_pool()
             self._connection = await pool.acquire()
@@ -236,7 +246,7 @@ class AsyncDriver(Generic[ConnT]):
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except self.driver_errors as error:
             self._busy = False
-            raise await self._failed(error) from error
+            raise await self._failed(error, sql) from error
         except UnbindableValue as error:
             self._busy = False
             raise error.data_error(stmt) from error.__cause__
@@ -269,7 +279,7 @@ class AsyncDriver(Generic[ConnT]):
             rowcount = await self._run_many(conn, stmt.sql, rows)
         except self.driver_errors as error:
             self._busy = False
-            raise await self._failed(error) from error
+            raise await self._failed(error, sql) from error
         except UnbindableValue as error:
             self._busy = False
             raise error.data_error(stmt) from error.__cause__
@@ -378,7 +388,8 @@ class AsyncDriver(Generic[ConnT]):
             result = await step(*args)
         except self.driver_errors as error:
             self._busy = False
-            raise await self._failed(error) from error
+            statement = _STEP_STATEMENTS.get(step.__name__) or str(args[-1])  # a script's SQL
+            raise await self._failed(error, statement) from error
         self._busy = False
         return result
 
@@ -441,12 +452,12 @@ class AsyncDriver(Generic[ConnT]):
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
 
-    async def _failed(self, error: BaseException) -> SQLSpecError:
-        """The sqlspec error for a driver error. After a statement timeout the transaction is
-        rolled back first, so the session (and its connection) can go on; if that rollback is
-        interrupted or fails, the connection stays marked busy and is recovered (or discarded)
-        before its next use."""
-        translated = self._translate(error)
+    async def _failed(self, error: BaseException, sql: str) -> SQLSpecError:
+        """The sqlspec error for a driver error while running ``sql``, naming the database and
+        the statement. After a statement timeout the transaction is rolled back first, so the
+        session (and its connection) can go on; if that rollback is interrupted or fails, the
+        connection stays marked busy and is recovered (or discarded) before its next use."""
+        translated = with_context(self._translate(error), self.config, sql)
         conn = self._connection
         if conn is not None and isinstance(translated, StatementTimeoutError):
             self._busy = True

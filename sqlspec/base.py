@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlspec.config import AsyncDatabaseConfig, DatabaseConfig, SyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError
 from sqlspec.loader import SQLFileLoader
+from sqlspec.protocols import AsyncSession, SyncSession
 
 if TYPE_CHECKING:
     from sqlspec.migrations import Migrations
+    from sqlspec.portal_session import PortalSession
 
 __all__ = ("SQLSpec",)
 
 ConfigT = TypeVar("ConfigT", bound=DatabaseConfig)
+ConnT = TypeVar("ConnT")
+SyncSessionT = TypeVar("SyncSessionT", bound=SyncSession)
+AsyncSessionT = TypeVar("AsyncSessionT", bound=AsyncSession)
+SyncConfigOf = SyncDatabaseConfig[Any, Any, SyncSessionT]
+AsyncConfigOf = AsyncDatabaseConfig[Any, Any, AsyncSessionT]
 
 
 class SQLSpec:
@@ -78,16 +85,58 @@ class SQLSpec:
             f"expected a database config or config class, got {type(config).__name__}"
         )
 
+    # A config's third type parameter is its driver (session) class, so each overload below
+    # hands back the exact driver type: SqliteConfig gives SqliteDriver, AsyncpgConfig gives
+    # AsyncpgDriver. A config typed only as DatabaseConfig gives the protocol union.
+    @overload
+    def provide_session(
+        self, config: SyncDatabaseConfig[Any, Any, SyncSessionT] | type[SyncConfigOf[SyncSessionT]]
+    ) -> SyncSessionT: ...
+    @overload
+    def provide_session(
+        self,
+        config: AsyncDatabaseConfig[Any, Any, AsyncSessionT] | type[AsyncConfigOf[AsyncSessionT]],
+    ) -> AsyncSessionT: ...
+    @overload
+    def provide_session(
+        self, config: DatabaseConfig | type[DatabaseConfig]
+    ) -> SyncSession | AsyncSession: ...
     def provide_session(self, config: Any) -> Any:
         """A session for ``config``: ``with spec.provide_session(cfg) as session`` (``async with``
         for async configs). Leaving the block rolls back anything uncommitted and returns the
-        connection to its pool."""
+        connection to its pool.
+
+        Raises :class:`ImproperConfigurationError` when ``config`` is not registered (or, given a
+        class, when not exactly one instance of it is)."""
         return self.get_config(config).provide_session()
 
-    def provide_connection(self, config: Any) -> AbstractContextManager[Any]:
-        """The driver's raw connection, borrowed for the ``with`` block."""
-        return self.get_config(config).provide_connection()  # type: ignore[no-any-return]
+    @overload
+    def provide_connection(
+        self,
+        config: SyncDatabaseConfig[ConnT, Any, Any] | type[SyncDatabaseConfig[ConnT, Any, Any]],
+    ) -> AbstractContextManager[ConnT]: ...
+    @overload
+    def provide_connection(
+        self,
+        config: AsyncDatabaseConfig[ConnT, Any, Any] | type[AsyncDatabaseConfig[ConnT, Any, Any]],
+    ) -> AbstractAsyncContextManager[ConnT]: ...
+    def provide_connection(self, config: Any) -> Any:
+        """The driver's raw connection, borrowed for the ``with`` block (``async with`` for async
+        configs); it is rolled back and returned to the pool on exit."""
+        return self.get_config(config).provide_connection()
 
+    @overload
+    def provide_sync_session(
+        self, config: SyncDatabaseConfig[Any, Any, SyncSessionT] | type[SyncConfigOf[SyncSessionT]]
+    ) -> SyncSessionT: ...
+    @overload
+    def provide_sync_session(
+        self, config: AsyncDatabaseConfig[Any, Any, Any] | type[AsyncDatabaseConfig[Any, Any, Any]]
+    ) -> PortalSession: ...
+    @overload
+    def provide_sync_session(
+        self, config: DatabaseConfig | type[DatabaseConfig]
+    ) -> SyncSession: ...
     def provide_sync_session(self, config: Any) -> Any:
         """A session with the sync API for sync code: ``with spec.provide_sync_session(cfg) as
         db: db.execute(...).all()``. For an async config each call runs on the portal's event

@@ -155,6 +155,11 @@ class DatabaseConfig:
     feature_keys: ClassVar[frozenset[str]] = frozenset()
     #: Keys never shown in ``repr`` values.
     secret_keys: ClassVar[frozenset[str]] = frozenset({"password", "passwd"})
+    #: True when ``pool_config["database"]`` is a file path (SQLite, DuckDB): a relative path is
+    #: resolved against the current directory once, when the config is made.
+    file_database: ClassVar[bool] = False
+    #: The ``pool_config`` keys that say where a server database is, shown in error messages.
+    location_keys: ClassVar[tuple[str, ...]] = ("host", "port", "dbname", "database", "db")
 
     def __init__(
         self,
@@ -190,6 +195,10 @@ class DatabaseConfig:
         self._pool: Any = None
         self._pool_lock = threading.Lock()
         self._validate()
+        if self.file_database:
+            #: The database file as the config opens it: absolute, whatever the current
+            #: directory is later (``":memory:"`` and URIs such as ``file:...`` stay as given).
+            self.database_path: str = _absolute_path(self.pool_config.get("database", ":memory:"))
         _live_configs.add(self)
 
     @property
@@ -213,13 +222,30 @@ class DatabaseConfig:
         self._pool_lock = threading.Lock()
 
     def describe(self) -> str:
-        """A short description for logs and error messages (secrets hidden)."""
+        """A short description for logs and error messages (secrets hidden; a database file
+        shown as its absolute path)."""
         shown = ", ".join(
-            f"{k}={'***' if k in self.secret_keys else repr(v)}"
+            f"{k}={'***' if k in self.secret_keys else repr(self._shown_value(k, v))}"
             for k, v in self.pool_config.items()
             if k in self.connection_keys
         )
         return f"{type(self).__name__}({shown})"
+
+    def location(self) -> str:
+        """Where the database is, for error messages: ``SqliteConfig database='/abs/app.db'``,
+        ``AsyncpgConfig host='db' port=5432 database='app'`` (never credentials)."""
+        settings = self.pool_config
+        shown = [
+            f"{key}={self._shown_value(key, settings[key])!r}"
+            for key in self.location_keys
+            if key in settings
+        ]
+        if not shown:
+            return self.describe()  # e.g. a DSN, shown with its password hidden
+        return f"{type(self).__name__} {' '.join(shown)}"
+
+    def _shown_value(self, key: str, value: Any) -> Any:
+        return self.database_path if key == "database" and self.file_database else value
 
     def __repr__(self) -> str:
         return f"<{self.describe()}>"
@@ -549,6 +575,18 @@ def _close_portal_pools(pid: int) -> None:
                 config._close_pool_sync(_EXIT_CLOSE_TIMEOUT)
             except Exception:
                 logger.debug("%s: error closing the pool at exit", config, exc_info=True)
+
+
+def _absolute_path(database: Any) -> str:
+    """A database file path made absolute; ``:memory:``, ``""`` and URIs (``file:...``,
+    ``md:...``) are kept as given."""
+    path = os.fspath(database) if isinstance(database, os.PathLike) else str(database)
+    if not path or path.startswith(":") or os.path.isabs(path) or _URI_SCHEME.match(path):
+        return path
+    return os.path.abspath(path)
+
+
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def _checked_keys(

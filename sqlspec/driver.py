@@ -15,6 +15,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
+from typing_extensions import Self
+
 from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import (
     ParameterError,
@@ -26,7 +28,7 @@ from sqlspec.exceptions import (
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate
+from sqlspec.translate import translate, with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import SyncDatabaseConfig
@@ -211,7 +213,7 @@ class SyncDriver(Generic[ConnT]):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def __enter__(self) -> SyncDriver[ConnT]:
+    def __enter__(self) -> Self:
         if self._connection is None:
             self._pool = self.config.get_pool()
             self._connection = self._pool.acquire()
@@ -316,7 +318,7 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._failed(error) from error
+            raise self._failed(error, sql) from error
         except UnbindableValue as error:
             raise error.data_error(stmt) from error.__cause__
         if stmt.writes:
@@ -348,7 +350,7 @@ class SyncDriver(Generic[ConnT]):
             cursor = self._run_many(conn, stmt.sql, rows)
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._failed(error) from error
+            raise self._failed(error, sql) from error
         except UnbindableValue as error:
             raise error.data_error(stmt) from error.__cause__
         if stmt.writes:
@@ -379,7 +381,7 @@ class SyncDriver(Generic[ConnT]):
                     raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
                 self._run_outside_transaction(conn, sql)
         except self.driver_errors as error:
-            raise self._failed(error) from error
+            raise self._failed(error, sql) from error
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if started:
             log_statement(self.config, self.log_context, sql, started)
@@ -447,7 +449,7 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._begin(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, "BEGIN") from error
 
     def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
@@ -456,7 +458,7 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._commit(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, "COMMIT") from error
 
     def rollback(self) -> None:
         """Roll back the open transaction (no-op when none is open)."""
@@ -465,7 +467,7 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._rollback(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise with_context(self._translate(error), self.config, "ROLLBACK") from error
 
     @property
     def in_transaction(self) -> bool:
@@ -530,10 +532,11 @@ class SyncDriver(Generic[ConnT]):
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
 
-    def _failed(self, error: BaseException) -> SQLSpecError:
-        """The sqlspec error for a statement's driver error. After a statement timeout the
-        transaction is rolled back first, so the session (and its connection) can go on."""
-        translated = self._translate(error)
+    def _failed(self, error: BaseException, sql: str) -> SQLSpecError:
+        """The sqlspec error for a driver error while running ``sql``, naming the database and
+        the statement. After a statement timeout the transaction is rolled back first, so the
+        session (and its connection) can go on."""
+        translated = with_context(self._translate(error), self.config, sql)
         conn = self._connection
         if conn is not None and isinstance(translated, StatementTimeoutError):
             with contextlib.suppress(*self.driver_errors):

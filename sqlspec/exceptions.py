@@ -16,6 +16,7 @@ __all__ = (
     "ImproperConfigurationError",
     "IntegrityError",
     "MigrationError",
+    "MissingDependencyError",
     "MultipleResultsFoundError",
     "NotFoundError",
     "NotNullViolationError",
@@ -129,3 +130,9 @@ class MigrationError(SQLSpecError):
 class SQLFileError(SQLSpecError):
     """A named SQL file cannot be loaded (bad name, duplicate name, unreadable file), or a name
     that was never loaded was asked for."""
+
+
+class MissingDependencyError(SQLSpecError, ImportError):
+    """An adapter's database driver is not installed; the message names the extra to install.
+
+    Also an :class:`ImportError`, so ``try: import ... except ImportError`` keeps working."""

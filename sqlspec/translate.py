@@ -8,10 +8,11 @@ psycopg/asyncpg pairs share one table each.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from sqlspec import exceptions as exc
 
-__all__ = ("for_mysql_errno", "for_sqlite", "for_sqlstate", "translate")
+__all__ = ("for_mysql_errno", "for_sqlite", "for_sqlstate", "translate", "with_context")
 
 _SQLSTATE_EXACT: dict[str, type[exc.SQLSpecError]] = {
     "23505": exc.UniqueViolationError,
@@ -134,3 +135,18 @@ def translate(error: BaseException, cls: type[exc.SQLSpecError]) -> exc.SQLSpecE
     """Build the sqlspec error for ``error``; the caller raises it ``from error``."""
     message = str(error).strip() or type(error).__name__
     return cls(message)
+
+
+#: Statements longer than this are shortened in error messages.
+STATEMENT_LIMIT = 200
+
+
+def with_context(error: exc.SQLSpecError, config: Any, sql: str) -> exc.SQLSpecError:
+    """Append where a translated driver error happened: the database (``config.location()``:
+    the file as an absolute path, or host and database) and the statement, shortened, never its
+    parameter values. Returns ``error`` itself (same class; the caller chains the driver's)."""
+    shown = " ".join(sql.split())
+    if len(shown) > STATEMENT_LIMIT:
+        shown = shown[: STATEMENT_LIMIT - 3] + "..."
+    error.args = (f"{error} ({config.location()}; statement: {shown})",)
+    return error

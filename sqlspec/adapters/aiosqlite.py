@@ -15,8 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
+from sqlspec._optional import driver_import
 from sqlspec._sqlite import (
     BIND_ERRORS,
     VARIABLE_LIMIT,
@@ -35,6 +34,9 @@ from sqlspec.exceptions import ConnectionError, SQLSpecError, StatementTimeoutEr
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlite, translate
+
+with driver_import("aiosqlite", "aiosqlite"):
+    import aiosqlite
 
 __all__ = ("AiosqliteConfig", "AiosqliteDriver", "TimedAiosqliteDriver")
 
@@ -202,6 +204,7 @@ class AiosqliteConfig(
     """
 
     driver_type = AiosqliteDriver
+    file_database = True
     connection_keys = frozenset(
         {"database", "timeout", "detect_types", "cached_statements", "uri", "iter_chunk_size"}
     )
@@ -268,7 +271,7 @@ class AiosqliteConfig(
             anchor = sqlite3.connect(name, uri=True, check_same_thread=False)
             pool = _AnchoredPool(anchor, connect=lambda: self._connect(name, True), **options)
         else:
-            database = str(self.pool_config["database"])
+            database = self.database_path
             uri = bool(self.pool_config.get("uri", False))
             pool = AsyncConnectionPool(connect=lambda: self._connect(database, uri), **options)
         await pool.open()

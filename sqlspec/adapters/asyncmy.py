@@ -23,10 +23,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-import asyncmy
-import asyncmy.errors as my_errors
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec._timeouts import statement_timeout
 from sqlspec._values import locate, locate_in_rows, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
@@ -35,6 +33,10 @@ from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_mysql_errno, translate
+
+with driver_import("asyncmy", "asyncmy"):
+    import asyncmy
+    import asyncmy.errors as my_errors
 
 __all__ = ("AsyncmyConfig", "AsyncmyDriver", "split_mysql_script")
 

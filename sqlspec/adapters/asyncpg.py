@@ -20,10 +20,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-import asyncpg.exceptions as pg_errors
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec._pooler import (
     check_no_prepared_statements,
     pooler_mode,
@@ -39,6 +37,10 @@ from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlstate, translate
+
+with driver_import("asyncpg", "asyncpg"):
+    import asyncpg
+    import asyncpg.exceptions as pg_errors
 
 __all__ = ("AsyncpgConfig", "AsyncpgDriver", "AsyncpgStatementModeDriver", "TimedAsyncpgDriver")
 

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-import duckdb
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec._timeouts import Materialized, Timer, statement_timeout, watchdog
 from sqlspec._values import UnbindableValue, locate, locate_in_rows, refuse
 from sqlspec.config import SyncDatabaseConfig
@@ -24,6 +23,9 @@ from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import ConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import translate
+
+with driver_import("duckdb", "duckdb"):
+    import duckdb
 
 __all__ = ("DuckDBConfig", "DuckDBDriver", "TimedDuckDBDriver")
 
@@ -251,6 +253,7 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
     """
 
     driver_type = DuckDBDriver
+    file_database = True
     connection_keys = frozenset({"database", "read_only", "config"})
     pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
     feature_keys = frozenset({"statement_timeout"})
@@ -270,7 +273,7 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
 
     def _create_pool(self) -> ConnectionPool[Connection]:
         kwargs = self._connect_kwargs()
-        kwargs["database"] = str(kwargs["database"])
+        kwargs["database"] = self.database_path
         try:
             database = duckdb.connect(**kwargs)
         except duckdb.Error as error:

@@ -12,13 +12,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-import psycopg
-import psycopg_pool
-from psycopg import generators
-from psycopg import sql as pg_sql
-from psycopg.pq import ExecStatus, TransactionStatus
-
 from sqlspec import exceptions as exc
+from sqlspec._optional import driver_import
 from sqlspec._pooler import (
     check_no_prepared_statements,
     pooler_mode,
@@ -35,6 +30,13 @@ from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlstate, translate
+
+with driver_import("psycopg", "psycopg", "psycopg_pool"):
+    import psycopg
+    import psycopg_pool
+    from psycopg import generators
+    from psycopg import sql as pg_sql
+    from psycopg.pq import ExecStatus, TransactionStatus
 
 __all__ = (
     "PsycopgAsyncConfig",

@@ -193,6 +193,7 @@ class SqliteConfig(
     """
 
     driver_type = SqliteDriver
+    file_database = True
     connection_keys = frozenset(
         {"database", "timeout", "detect_types", "check_same_thread", "cached_statements", "uri"}
     )
@@ -249,7 +250,7 @@ class SqliteConfig(
             name = f"file:/sqlspec-memory-{next(_memory_names)}?vfs=memdb"
             anchor = self._connect(name, True)
             return _AnchoredPool(anchor, connect=lambda: self._connect(name, True), **options)
-        database = str(self.pool_config["database"])
+        database = self.database_path
         uri = bool(self.pool_config.get("uri", False))
         return ConnectionPool(connect=lambda: self._connect(database, uri), **options)
 

@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "sqlspec.async_driver",
     "sqlspec.pool",
     "sqlspec.portal",
+    "sqlspec.protocols",
     "sqlspec.statement",
     "sqlspec.testing",
     "sqlspec.adapters.sqlite",

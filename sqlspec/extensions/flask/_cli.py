@@ -28,7 +28,7 @@ def _plugin() -> Any:
 
 @sqlspec_cli.command("configs")
 def show_configs() -> None:
-    """List the databases: session key, adapter, commit mode and pool statistics."""
+    """List the databases: session key, adapter, commit mode and this process's pool statistics."""
     plugin = _plugin()
     stats = plugin.pool_stats()
     for key in plugin.session_keys():
@@ -39,6 +39,11 @@ def show_configs() -> None:
             f"pool(size={pool['size']} in_use={pool['in_use']} idle={pool['idle']} "
             f"waiting={pool['waiting']} max_size={pool['max_size']})"
         )
+    click.echo(
+        "(pool statistics are this flask command's own process, not a running server's: each "
+        "process has its own pools. A server reports its own with plugin.pool_stats(), e.g. on "
+        "a /health route.)"
+    )
 
 
 @sqlspec_cli.command("run-sql")

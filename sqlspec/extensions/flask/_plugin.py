@@ -20,6 +20,7 @@ from sqlspec.extensions.flask._cli import sqlspec_cli
 from sqlspec.extensions.flask._state import DatabaseState, build_states
 from sqlspec.migrations import Migrations
 from sqlspec.portal import get_portal
+from sqlspec.protocols import SessionConnectionProtocol, SyncSession
 from sqlspec.retry import CONFLICT_ERRORS, RetryPolicy, conflict_retrier
 from sqlspec.testing import isolated
 
@@ -128,21 +129,41 @@ class SQLSpecPlugin:
                 f"SQLSpecPlugin is not initialised on app {app.name!r}; call plugin.init_app(app)"
             ) from None
 
-    @staticmethod
-    def _pick(states: dict[str, DatabaseState], key: str | None) -> DatabaseState:
+    def _pick(self, states: dict[str, DatabaseState], key: str | None) -> DatabaseState:
         if key is None:
             return next(iter(states.values()))
         try:
             return states[key]
         except KeyError:
-            raise ImproperConfigurationError(
-                f"unknown session key {key!r}; known keys: {', '.join(map(repr, states))}"
-            ) from None
+            raise ImproperConfigurationError(self._unknown_key_message(states, key)) from None
+
+    def _unknown_key_message(self, states: dict[str, DatabaseState], key: str) -> str:
+        message = f"unknown session key {key!r}; known keys: {', '.join(map(repr, states))}"
+        known = [state.config for state in states.values()]
+        late = [c for c in self._sqlspec.configs if not any(c is k for k in known)]
+        if not late:
+            return (
+                f"{message}. A config's key is its extension_config={{'flask': "
+                "{'session_key': ...}} ('default' when not given)"
+            )
+        names = ", ".join(
+            f"{config.describe()} (session key "
+            f"{(config.extension_config.get('flask') or {}).get('session_key', 'default')!r})"
+            for config in late
+        )
+        return (
+            f"{message}. {names} {'was' if len(late) == 1 else 'were'} registered after the "
+            "plugin was initialised on this app: the plugin reads the configs at init_app() "
+            "(SQLSpecPlugin(sqlspec, app) calls it), so later ones are not seen. Call "
+            "sqlspec.add_config() for every database before SQLSpecPlugin(sqlspec, app), or "
+            "create SQLSpecPlugin(sqlspec) and call plugin.init_app(app) after the last "
+            "add_config()"
+        )
 
     def _state(self, key: str | None) -> DatabaseState:
         return self._pick(self._states(), key)
 
-    def get_session(self, key: str | None = None) -> Any:
+    def get_session(self, key: str | None = None) -> SyncSession:
         """The session of database ``key`` (the first registered one when omitted).
 
         Works in any app context; the same session is returned for the whole context. Async
@@ -162,16 +183,16 @@ class SQLSpecPlugin:
             namespace[state.connection_key] = session.connection
             if statement_logger.isEnabledFor(logging.DEBUG) and has_request_context():
                 session.log_context = request.endpoint
-        return session
+        return session  # type: ignore[no-any-return]
 
-    def get_connection(self, key: str | None = None) -> Any:
+    def get_connection(self, key: str | None = None) -> SessionConnectionProtocol:
         """The connection of database ``key``'s session: ``commit()``/``rollback()`` on it end
         the session's transaction (the driver's own connection for SQLite and psycopg)."""
         self.get_session(key)
         namespace = _app_context().g.__dict__
         context: _ContextSessions = namespace[_CONTEXT]
         state = context.default if key is None else self._pick(context.states, key)
-        return namespace[state.connection_key]
+        return namespace[state.connection_key]  # type: ignore[no-any-return]
 
     # -- request lifecycle ---------------------------------------------------------------------
 

@@ -49,11 +49,34 @@ def build_states(configs: Sequence[DatabaseConfig]) -> dict[str, DatabaseState]:
             keys.append(state.connection_key)
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
+        # A connection key that only repeats because its defaulted session keys do is not news.
+        shown = [key for key in duplicates if _uses(key, states, duplicates)] or duplicates
         raise ImproperConfigurationError(
-            f"Duplicate state keys found: {', '.join(map(repr, duplicates))}. Give each config "
-            'a unique extension_config["flask"]["session_key"] (and connection_key).'
+            f"Duplicate state keys found: {', '.join(map(repr, shown))}. "
+            + "; ".join(
+                f"{key!r} is used by {' and '.join(_uses(key, states, duplicates))}"
+                for key in shown
+            )
+            + '. Give each config a unique extension_config={"flask": {"session_key": ...}} '
+            '(e.g. "users" and "events"; connection_key defaults to "<session_key>_connection").'
         )
     return {state.session_key: state for state in states}
+
+
+def _uses(key: str, states: Sequence[DatabaseState], duplicates: list[str]) -> list[str]:
+    """The configs using ``key``, as which key, and whether they wrote it or got the default."""
+    uses: list[str] = []
+    for state in states:
+        given = state.config.extension_config.get("flask") or {}
+        if state.session_key == key:
+            how = "" if "session_key" in given else " by default"
+            uses.append(f"{state.config.describe()} (session_key{how})")
+        elif state.connection_key == key:
+            if "connection_key" not in given and state.session_key in duplicates:
+                continue
+            how = "" if "connection_key" in given else " by default"
+            uses.append(f"{state.config.describe()} (connection_key{how})")
+    return uses
 
 
 def _state_for(config: DatabaseConfig) -> DatabaseState:

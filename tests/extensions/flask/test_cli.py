@@ -37,6 +37,9 @@ def test_configs_lists_keys_adapters_modes_and_pools(
         "pool(size=1 in_use=0 idle=1 waiting=0 max_size=10)",
         f"reports: SqliteConfig(database={str(tmp_path / 'reports.db')!r}) commit_mode=manual "
         "pool(size=0 in_use=0 idle=0 waiting=0 max_size=10)",
+        "(pool statistics are this flask command's own process, not a running server's: each "
+        "process has its own pools. A server reports its own with plugin.pool_stats(), e.g. on "
+        "a /health route.)",
     ]
 
 

@@ -1,0 +1,186 @@
+"""The session API as typing protocols, for annotating application code.
+
+:class:`SyncSession` is what every sync adapter's driver and the portal facade
+(:class:`~sqlspec.portal_session.PortalSession`, an async config used from sync code) implement;
+:class:`AsyncSession` is what every async adapter's driver implements. Annotate with them where
+code must work with any adapter::
+
+    from sqlspec.protocols import SyncSession
+
+    def count_users(db: SyncSession) -> int:
+        return int(db.select_value("SELECT COUNT(*) FROM users"))
+
+``SQLSpec.provide_session(config)`` is typed by its config (a ``SqliteConfig`` gives a
+``SqliteDriver``, which is a :class:`SyncSession`); the Flask plugin's ``get_session()`` returns a
+:class:`SyncSession`. Both protocols are ``runtime_checkable`` (``isinstance`` then checks that the
+names exist, not their signatures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
+
+from typing_extensions import Self
+
+from sqlspec.result import SQLResult
+
+__all__ = ("AsyncSession", "SessionConnectionProtocol", "SyncSession")
+
+SchemaT = TypeVar("SchemaT")
+
+
+@runtime_checkable
+class SessionConnectionProtocol(Protocol):
+    """A session's connection as the Flask plugin's ``get_connection()`` returns it: ``commit()``
+    and ``rollback()`` end the session's transaction. Everything else about it is the driver's
+    (for driver-level calls use ``session.connection``, typed ``Any``)."""
+
+    def commit(self) -> Any: ...
+    def rollback(self) -> Any: ...
+
+
+@runtime_checkable
+class SyncSession(Protocol):
+    """A sync session over one borrowed connection (``with spec.provide_session(cfg) as db``).
+
+    The transaction opens at the first statement and ends with :meth:`commit` or
+    :meth:`rollback`; leaving the ``with`` block rolls back what is left and returns the
+    connection. Driver errors are raised as :class:`~sqlspec.exceptions.SQLSpecError` subclasses.
+    """
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def close(self) -> None:
+        """Roll back anything uncommitted and return the connection (idempotent)."""
+
+    @property
+    def connection(self) -> Any:
+        """The driver connection; its ``commit()``/``rollback()`` end the session's transaction."""
+
+    @property
+    def closed(self) -> bool:
+        """True when the session holds no connection."""
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction is open."""
+
+    @overload
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> SQLResult[dict[str, Any]]: ...
+    @overload
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SQLResult[SchemaT]: ...
+    def execute_many(
+        self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
+    ) -> SQLResult[dict[str, Any]]: ...
+    def execute_script(self, sql: str, /) -> None: ...
+    @overload
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> list[SchemaT]: ...
+    @overload
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any]: ...
+    @overload
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT: ...
+    @overload
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any] | None: ...
+    @overload
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT | None: ...
+    def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
+    def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncSession(Protocol):
+    """An async session (``async with spec.provide_session(async_cfg) as db``): the methods of
+    :class:`SyncSession` as coroutines, with the same results, errors and transaction model."""
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def close(self) -> None:
+        """Roll back anything uncommitted and return the connection (idempotent)."""
+
+    @property
+    def connection(self) -> Any:
+        """The driver connection; ``await`` its ``commit()``/``rollback()`` to end the session's
+        transaction."""
+
+    @property
+    def closed(self) -> bool:
+        """True when the session holds no connection."""
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction is open."""
+
+    @overload
+    async def execute(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> SQLResult[dict[str, Any]]: ...
+    @overload
+    async def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SQLResult[SchemaT]: ...
+    async def execute_many(
+        self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
+    ) -> SQLResult[dict[str, Any]]: ...
+    async def execute_script(self, sql: str, /) -> None: ...
+    @overload
+    async def select(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    async def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> list[SchemaT]: ...
+    @overload
+    async def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any]: ...
+    @overload
+    async def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT: ...
+    @overload
+    async def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
+    ) -> dict[str, Any] | None: ...
+    @overload
+    async def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
+    ) -> SchemaT | None: ...
+    async def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
+    async def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
+    async def begin(self) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
