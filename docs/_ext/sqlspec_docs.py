@@ -67,6 +67,11 @@ DESCRIPTIONS: dict[str, str] = {
     "foreign_keys is on unless set otherwise.",
     "transaction_mode": "How the session's BEGIN takes locks: 'deferred', 'immediate' or "
     "'exclusive'.",
+    "statement_timeout": "Seconds any one statement may run; past it the statement is stopped, "
+    "StatementTimeoutError is raised and the transaction rolled back. Off by default.",
+    "pooler_mode": "'session' (default: a direct connection or a session-mode pooler), "
+    "'transaction' or 'statement' for PgBouncer in that pool mode: no server-side prepared "
+    "statement outlives a transaction; 'statement' also runs every statement on its own.",
     # connection keys worth a word (the rest go to the driver unchanged)
     "database": "Database file, ':memory:' (one in-memory database per config), or the "
     "database name on a server.",
