@@ -25,6 +25,7 @@ from sqlspec.driver import (
     column_names,
     log_statement,
     lone_none_as_null,
+    lost_connection_error,
     statement_logger,
 )
 from sqlspec.exceptions import SQLSpecError, TransactionError
@@ -75,6 +76,7 @@ class AsyncDriver(Generic[ConnT]):
         "_closed_message",
         "_connection",
         "_connection_view",
+        "_fresh",
         "_log",
         "_lost",
         "_pool",
@@ -95,6 +97,8 @@ class AsyncDriver(Generic[ConnT]):
         # it was interrupted.
         self._busy = False
         self._lost: str | None = None
+        # True until a statement of the session has run (see SyncDriver).
+        self._fresh = True
         #: What using the session closed says (the sync facade replaces it with sync advice).
         self._closed_message = (
             "this session is closed or was never opened: use it inside `async with "
@@ -114,6 +118,7 @@ class AsyncDriver(Generic[ConnT]):
             self._pool = pool
             self._busy = False
             self._lost = None
+            self._fresh = True
             self._on_acquire()
         return self
 
@@ -224,8 +229,11 @@ class AsyncDriver(Generic[ConnT]):
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            if self._fresh and await self._reconnected(error, conn):
+                return await self.execute(sql, *parameters, schema_type=schema_type, **named)
+            raise self._failed(error, conn) from error
         self._busy = False
+        self._fresh = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
         if not description:
@@ -246,14 +254,20 @@ class AsyncDriver(Generic[ConnT]):
             return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
         started = perf_counter() if self._log else 0.0
-        self._busy = True
-        try:
-            await self._begin_implicit(conn)
-            rowcount = await self._run_many(conn, stmt.sql, rows)
-        except self.driver_errors as error:
-            self._busy = False
-            raise self._translate(error) from error
+        while True:
+            self._busy = True
+            try:
+                await self._begin_implicit(conn)
+                rowcount = await self._run_many(conn, stmt.sql, rows)
+                break
+            except self.driver_errors as error:
+                self._busy = False
+                if self._fresh and await self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise self._failed(error, conn) from error
         self._busy = False
+        self._fresh = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
@@ -263,8 +277,20 @@ class AsyncDriver(Generic[ConnT]):
         transaction."""
         conn = await self._usable_connection()
         started = perf_counter() if self._log else 0.0
-        await self._guarded(self._begin_implicit, conn)
-        await self._guarded(self._run_script, conn, sql)
+        while True:
+            self._busy = True
+            try:
+                await self._begin_implicit(conn)
+                await self._run_script(conn, sql)
+                break
+            except self.driver_errors as error:
+                self._busy = False
+                if self._fresh and await self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise self._failed(error, conn) from error
+        self._busy = False
+        self._fresh = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
 
@@ -327,15 +353,35 @@ class AsyncDriver(Generic[ConnT]):
         conn = await self._usable_connection()
         if self._in_transaction(conn):
             raise TransactionError("a transaction is already open on this session")
-        await self._guarded(self._begin, conn)
+        self._busy = True
+        try:
+            await self._begin(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            if self._fresh and await self._reconnected(error, conn):
+                await self.begin()
+                return
+            raise self._failed(error, conn) from error
+        self._busy = False
+        self._fresh = False
 
     async def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
         await self._guarded(self._commit, await self._usable_connection())
 
     async def rollback(self) -> None:
-        """Roll back the open transaction (no-op when none is open)."""
-        await self._guarded(self._rollback, await self._usable_connection())
+        """Roll back the open transaction (no-op when none is open; also when the connection
+        was lost, since the server has then rolled the transaction back itself)."""
+        conn = await self._usable_connection()
+        self._busy = True
+        try:
+            await self._rollback(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            if self._is_disconnect(error, conn):
+                return
+            raise self._translate(error) from error
+        self._busy = False
 
     async def _guarded(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run one driver step, marking the connection busy meanwhile (still busy afterwards
@@ -345,7 +391,7 @@ class AsyncDriver(Generic[ConnT]):
             result = await step(*args)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise self._failed(error, args[0]) from error
         self._busy = False
         return result
 
@@ -354,7 +400,41 @@ class AsyncDriver(Generic[ConnT]):
         """True while a transaction is open on this session."""
         return self._in_transaction(self._open_connection())
 
+    # -- lost connections ----------------------------------------------------------------------
+
+    async def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+        """After the session's first statement failed: if ``conn`` turned out dead, discard it
+        (and the idle connections that died with it) and borrow a fresh one for a single rerun
+        (see :meth:`SyncDriver._reconnected <sqlspec.driver.SyncDriver._reconnected>`)."""
+        pool = self._pool
+        if pool is None or not self._is_disconnect(error, conn):
+            return False
+        self._connection = None
+        self._pool = None
+        await asyncio.shield(pool.discard_dead(conn))
+        self._lost = (
+            "this session's connection was lost and no new one could be opened; open a new session"
+        )
+        fresh = await pool.acquire()  # server down: its ConnectionError says so
+        self._lost = None
+        self._connection = fresh
+        self._pool = pool
+        self._fresh = False  # one rerun at most
+        self._on_acquire()
+        return True
+
+    def _failed(self, error: BaseException, conn: ConnT) -> SQLSpecError:
+        """The sqlspec error for a failed statement (a clear one when the connection died)."""
+        if self._is_disconnect(error, conn):
+            return lost_connection_error(self.config, error)
+        return self._translate(error)
+
     # -- adapter hooks -------------------------------------------------------------------------
+
+    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
+        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
+        unreachable), so the connection must never be used again."""
+        return False
 
     def _on_acquire(self) -> None:
         """Called once the connection is borrowed (per-session state reset)."""

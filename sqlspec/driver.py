@@ -14,7 +14,13 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
-from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, TransactionError
+from sqlspec.exceptions import (
+    ConnectionError,
+    ParameterError,
+    ProgrammingError,
+    SQLSpecError,
+    TransactionError,
+)
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import ParamStyle, PreparedStatement, prepare
@@ -120,6 +126,18 @@ def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
     )
 
 
+def lost_connection_error(config: Any, error: BaseException) -> ConnectionError:
+    """The error for a statement whose connection died and that is not rerun (statements of
+    its session had already run, so their uncommitted work is gone with the connection)."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return ConnectionError(
+        f"{config.describe()}: the connection to the database was lost ({reason}). Its "
+        "uncommitted work, if any, was rolled back by the server; the statement was not "
+        "rerun (only a session's first statement is, on a fresh connection). Open a new "
+        "session and run the whole unit of work again"
+    )
+
+
 def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
     """Column names of a result set; duplicate names are refused (dict rows would lose one)."""
     names = tuple([column[0] for column in description])
@@ -173,7 +191,7 @@ class SyncDriver(Generic[ConnT]):
     #: The driver's exception base class(es); they are translated into sqlspec errors.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
-    __slots__ = ("_connection", "_log", "_pool", "_rewrite", "config", "log_context")
+    __slots__ = ("_connection", "_fresh", "_log", "_pool", "_rewrite", "config", "log_context")
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
 
     def __init__(
@@ -187,6 +205,9 @@ class SyncDriver(Generic[ConnT]):
         self._log = statement_logger.isEnabledFor(logging.DEBUG)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
+        # True until a statement of the session has run: only then may a statement that finds
+        # the pooled connection dead be rerun on a fresh one.
+        self._fresh = True
         if connection is not None:
             self._on_acquire()
 
@@ -196,6 +217,7 @@ class SyncDriver(Generic[ConnT]):
         if self._connection is None:
             self._pool = self.config.get_pool()
             self._connection = self._pool.acquire()
+            self._fresh = True
             self._on_acquire()
         return self
 
@@ -293,7 +315,10 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            if self._fresh and self._reconnected(error, conn):
+                return self.execute(sql, *parameters, schema_type=schema_type, **named)
+            raise self._failed(error, conn) from error
+        self._fresh = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
         if names is None:
@@ -316,12 +341,18 @@ class SyncDriver(Generic[ConnT]):
             return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
-        try:
-            self._begin_implicit(conn)
-            cursor = self._run_many(conn, stmt.sql, rows)
-            rowcount = cursor.rowcount
-        except self.driver_errors as error:
-            raise self._translate(error) from error
+        while True:
+            try:
+                self._begin_implicit(conn)
+                cursor = self._run_many(conn, stmt.sql, rows)
+                rowcount = cursor.rowcount
+                break
+            except self.driver_errors as error:
+                if self._fresh and self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise self._failed(error, conn) from error
+        self._fresh = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
         return SQLResult(sql, [], (), rowcount)
@@ -331,11 +362,17 @@ class SyncDriver(Generic[ConnT]):
         transaction."""
         conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
-        try:
-            self._begin_implicit(conn)
-            self._run_script(conn, sql)
-        except self.driver_errors as error:
-            raise self._translate(error) from error
+        while True:
+            try:
+                self._begin_implicit(conn)
+                self._run_script(conn, sql)
+                break
+            except self.driver_errors as error:
+                if self._fresh and self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise self._failed(error, conn) from error
+        self._fresh = False
         if started:
             log_statement(self.config, self.log_context, sql, started)
 
@@ -402,7 +439,11 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._begin(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            if self._fresh and self._reconnected(error, conn):
+                self.begin()
+                return
+            raise self._failed(error, conn) from error
+        self._fresh = False
 
     def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
@@ -410,14 +451,17 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._commit(conn)
         except self.driver_errors as error:
-            raise self._translate(error) from error
+            raise self._failed(error, conn) from error
 
     def rollback(self) -> None:
-        """Roll back the open transaction (no-op when none is open)."""
+        """Roll back the open transaction (no-op when none is open; also when the connection
+        was lost, since the server has then rolled the transaction back itself)."""
         conn = self._open_connection()
         try:
             self._rollback(conn)
         except self.driver_errors as error:
+            if self._is_disconnect(error, conn):
+                return
             raise self._translate(error) from error
 
     @property
@@ -425,7 +469,44 @@ class SyncDriver(Generic[ConnT]):
         """True while a transaction is open on this session."""
         return self._in_transaction(self._open_connection())
 
+    # -- lost connections ----------------------------------------------------------------------
+
+    def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+        """After the session's first statement failed: if ``conn`` turned out dead, discard it
+        (and the idle connections that died with it) and borrow a fresh one for a single rerun.
+
+        Safe because nothing of this session had run: the failed statement ran, if at all, in
+        a transaction the dead connection's server rolled back.
+        """
+        pool = self._pool
+        if (
+            pool is None
+            or getattr(conn, "sqlspec_isolated", False)
+            or not self._is_disconnect(error, conn)
+        ):
+            return False
+        self._connection = None
+        self._pool = None
+        pool.discard_dead(conn)
+        fresh = pool.acquire()  # server down: its ConnectionError says so
+        self._connection = fresh
+        self._pool = pool
+        self._fresh = False  # one rerun at most
+        self._on_acquire()
+        return True
+
+    def _failed(self, error: BaseException, conn: ConnT) -> SQLSpecError:
+        """The sqlspec error for a failed statement (a clear one when the connection died)."""
+        if self._is_disconnect(error, conn):
+            return lost_connection_error(self.config, error)
+        return self._translate(error)
+
     # -- adapter hooks -------------------------------------------------------------------------
+
+    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
+        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
+        unreachable), so the connection must never be used again."""
+        return False
 
     def _on_acquire(self) -> None:
         """Called once the connection is borrowed (per-session state reset)."""

@@ -26,7 +26,7 @@ import asyncmy.errors as my_errors
 
 from sqlspec import exceptions as exc
 from sqlspec.async_driver import AsyncDriver, Fetched
-from sqlspec.config import AsyncDatabaseConfig
+from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import ParamStyle
@@ -39,6 +39,8 @@ Connection = Any  # asyncmy.connection.Connection (a compiled class without type
 logger = logging.getLogger("sqlspec.asyncmy")
 
 _UNKNOWN_THREAD = 1094  # ER_NO_SUCH_THREAD
+#: CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED: the connection is dead.
+_DISCONNECT_ERRNOS = frozenset({2006, 2013, 2055})
 
 
 def error_class(error: BaseException) -> type[SQLSpecError]:
@@ -152,6 +154,10 @@ class AsyncmyDriver(AsyncDriver[Connection]):
         finally:
             await _close(killer)
 
+    def _is_disconnect(self, error: BaseException, conn: Connection) -> bool:
+        errno = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        return errno in _DISCONNECT_ERRNOS or not conn.connected
+
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, error_class(error))
 
@@ -161,7 +167,7 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
 
     ``pool_config`` keys, passed to ``asyncmy.connect``: ``host``, ``port`` (3306), ``user``,
     ``password``, ``database`` (or ``db``), ``unix_socket``, ``charset`` (default ``utf8mb4``),
-    ``sql_mode``, ``init_command``, ``connect_timeout``, ``read_timeout``, ``ssl``,
+    ``sql_mode``, ``init_command``, ``connect_timeout`` (seconds, 5), ``read_timeout``, ``ssl``,
     ``local_infile``, ``max_allowed_packet``, ``program_name``, ``server_public_key``,
     ``auth_plugin_map``, ``read_default_file``, ``read_default_group``, ``use_unicode``,
     ``binary_prefix``, ``conv``, ``stmt_cache_size`` (server-side prepared statements).
@@ -202,11 +208,15 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
         if "db" in kwargs:
             kwargs["database"] = kwargs.pop("db")
         kwargs.setdefault("charset", "utf8mb4")
+        kwargs.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
         kwargs["autocommit"] = False
         try:
             return await asyncmy.connect(**kwargs)
         except (my_errors.Error, OSError) as error:
-            raise exc.ConnectionError(f"{self.describe()}: {error}") from error
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise exc.ConnectionError(
+                f"{self.describe()}: cannot connect to the database server: {reason}"
+            ) from error
 
     async def _create_pool(self) -> AsyncConnectionPool[Connection]:
         pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(

@@ -18,7 +18,7 @@ import asyncpg.exceptions as pg_errors
 
 from sqlspec import exceptions as exc
 from sqlspec.async_driver import AsyncDriver, Fetched
-from sqlspec.config import AsyncDatabaseConfig
+from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
@@ -43,6 +43,25 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
     if isinstance(error, asyncpg.InterfaceError):
         return exc.ProgrammingError
     return exc.SQLSpecError
+
+
+#: Errors meaning the server ended the session (besides a connection asyncpg marks closed).
+_DISCONNECTS = (
+    pg_errors.ConnectionDoesNotExistError,
+    pg_errors.AdminShutdownError,
+    pg_errors.CrashShutdownError,
+    pg_errors.CannotConnectNowError,
+    OSError,
+)
+
+
+def connect_failure(name: str, error: BaseException) -> exc.SQLSpecError:
+    """The error for a failed connection attempt: the server (the OS error names its address)
+    and the driver's reason."""
+    if isinstance(error, OSError | pg_errors.CannotConnectNowError | asyncio.TimeoutError):
+        reason = " ".join(str(error).split()) or "the connection attempt timed out"
+        return exc.ConnectionError(f"{name}: cannot connect to the database server: {reason}")
+    return translate(error, error_class(error))
 
 
 def _rows_affected(status: str | None) -> int:
@@ -115,6 +134,9 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         await conn.execute("ROLLBACK")
         return True
 
+    def _is_disconnect(self, error: BaseException, conn: Connection) -> bool:
+        return bool(conn.is_closed()) or isinstance(error, _DISCONNECTS)
+
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, error_class(error))
 
@@ -133,13 +155,16 @@ class _Pool:
         try:
             return await self._pool.acquire(timeout=self._timeout)
         except asyncio.TimeoutError as error:
+            if self._pool.get_size() - self._pool.get_idle_size() < self._pool.get_max_size():
+                # Not every connection is in use: it was the connection attempt that timed out.
+                raise connect_failure(self._name, error) from error
             raise exc.PoolTimeoutError(
                 f"{self._name}: no connection became free within {self._timeout:g} s "
                 f"(all {self._pool.get_max_size()} in use); raise the pool's max_size or its "
                 "acquire_timeout, or release sessions sooner"
             ) from error
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            raise translate(error, error_class(error)) from error
+            raise connect_failure(self._name, error) from error
         finally:
             self._waiting -= 1
 
@@ -155,6 +180,11 @@ class _Pool:
     async def discard(self, conn: Connection) -> None:
         conn.terminate()
         await self._pool.release(conn)
+
+    async def discard_dead(self, conn: Connection) -> None:
+        await self.discard(conn)
+        # The other connections most likely died too: each is replaced at its next use.
+        await self._pool.expire_connections()
 
     async def close(self) -> None:
         try:
@@ -180,7 +210,7 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
     ``pool_config`` keys: ``dsn`` (a ``postgresql://`` URL) and/or ``host``, ``port``, ``user``,
     ``password``, ``passfile``, ``database``, ``ssl``, ``direct_tls``, ``server_settings``,
     ``target_session_attrs``, ``krbsrvname``, ``gsslib``, ``service``, ``servicefile``;
-    ``timeout`` (seconds to connect, 60), ``command_timeout`` (default per-statement limit),
+    ``timeout`` (seconds to connect, 5), ``command_timeout`` (default per-statement limit),
     ``statement_cache_size`` (100; 0 behind pgbouncer in transaction mode),
     ``max_cached_statement_lifetime``, ``max_cacheable_statement_size``, ``record_class``,
     ``connection_class``.
@@ -220,10 +250,17 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
         timeout = float(options.pop("acquire_timeout", 30.0))
         options.setdefault("min_size", 1)
         options["max_size"] = self.max_pool_size()
+        connect = self._connect_kwargs()
+        connect.setdefault("timeout", DEFAULT_CONNECT_TIMEOUT)
         try:
-            pool = await asyncpg.create_pool(**self._connect_kwargs(), **options)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            raise exc.ConnectionError(f"{self.describe()}: {error}") from error
+            pool = await asyncpg.create_pool(**connect, **options)
+        except (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            OSError,
+            asyncio.TimeoutError,
+        ) as error:
+            raise connect_failure(self.describe(), error) from error
         return _Pool(pool, self.describe(), timeout)
 
     def describe(self) -> str:
