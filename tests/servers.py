@@ -316,6 +316,12 @@ class _PostgresCluster:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(_alive(v) for v in victims):
             time.sleep(0.02)
+        # A killed postmaster may linger as a zombie nobody reaps, and PostgreSQL would take
+        # its pid in the lock files for a running server.
+        assert self.root is not None
+        for lock in (self.datadir / "postmaster.pid", self.root / f".s.PGSQL.{self.port}.lock"):
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
         self.running = False
 
     @property

@@ -30,7 +30,7 @@ from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import ParamStyle
-from sqlspec.translate import for_mysql_errno, translate
+from sqlspec.translate import connect_failure, for_mysql_errno, translate
 
 __all__ = ("AsyncmyConfig", "AsyncmyDriver", "split_mysql_script")
 
@@ -213,10 +213,7 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
         try:
             return await asyncmy.connect(**kwargs)
         except (my_errors.Error, OSError) as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise exc.ConnectionError(
-                f"{self.describe()}: cannot connect to the database server: {reason}"
-            ) from error
+            raise connect_failure(self.describe(), error) from error
 
     async def _create_pool(self) -> AsyncConnectionPool[Connection]:
         pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(

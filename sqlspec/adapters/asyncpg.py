@@ -22,7 +22,7 @@ from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
-from sqlspec.translate import for_sqlstate, translate
+from sqlspec.translate import connect_failure, for_sqlstate, translate
 
 __all__ = ("AsyncpgConfig", "AsyncpgDriver")
 
@@ -55,12 +55,11 @@ _DISCONNECTS = (
 )
 
 
-def connect_failure(name: str, error: BaseException) -> exc.SQLSpecError:
-    """The error for a failed connection attempt: the server (the OS error names its address)
-    and the driver's reason."""
+def connect_error(name: str, error: BaseException) -> exc.SQLSpecError:
+    """The error for a failed connection attempt: unreachable server, timeout, or one refusing
+    connections; otherwise (a bad password...) what the server said."""
     if isinstance(error, OSError | pg_errors.CannotConnectNowError | asyncio.TimeoutError):
-        reason = " ".join(str(error).split()) or "the connection attempt timed out"
-        return exc.ConnectionError(f"{name}: cannot connect to the database server: {reason}")
+        return connect_failure(name, error)
     return translate(error, error_class(error))
 
 
@@ -135,7 +134,12 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         return True
 
     def _is_disconnect(self, error: BaseException, conn: Connection) -> bool:
-        return bool(conn.is_closed()) or isinstance(error, _DISCONNECTS)
+        if isinstance(error, _DISCONNECTS):
+            return True
+        try:
+            return bool(conn.is_closed())
+        except asyncpg.InterfaceError:
+            return True  # asyncpg's pool took back the connection when it closed
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, error_class(error))
@@ -157,18 +161,20 @@ class _Pool:
         except asyncio.TimeoutError as error:
             if self._pool.get_size() - self._pool.get_idle_size() < self._pool.get_max_size():
                 # Not every connection is in use: it was the connection attempt that timed out.
-                raise connect_failure(self._name, error) from error
+                raise connect_error(self._name, error) from error
             raise exc.PoolTimeoutError(
                 f"{self._name}: no connection became free within {self._timeout:g} s "
                 f"(all {self._pool.get_max_size()} in use); raise the pool's max_size or its "
                 "acquire_timeout, or release sessions sooner"
             ) from error
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            raise connect_failure(self._name, error) from error
+            raise connect_error(self._name, error) from error
         finally:
             self._waiting -= 1
 
     async def release(self, conn: Connection) -> None:
+        if conn._con is None:
+            return  # closed: asyncpg's pool took it back already
         # asyncpg's reset would roll back too, but report the open transaction as an error.
         if not conn.is_closed() and conn.is_in_transaction():
             try:
@@ -178,6 +184,8 @@ class _Pool:
         await self._pool.release(conn)
 
     async def discard(self, conn: Connection) -> None:
+        if conn._con is None:
+            return  # closed: asyncpg's pool took it back already
         conn.terminate()
         await self._pool.release(conn)
 
@@ -260,7 +268,7 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
             OSError,
             asyncio.TimeoutError,
         ) as error:
-            raise connect_failure(self.describe(), error) from error
+            raise connect_error(self.describe(), error) from error
         return _Pool(pool, self.describe(), timeout)
 
     def describe(self) -> str:

@@ -18,12 +18,17 @@ from psycopg.pq import TransactionStatus
 
 from sqlspec import exceptions as exc
 from sqlspec.async_driver import AsyncDriver, Fetched
-from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig, SyncDatabaseConfig
+from sqlspec.config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    AsyncDatabaseConfig,
+    DatabaseConfig,
+    SyncDatabaseConfig,
+)
 from sqlspec.driver import Cursor, SyncDriver
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import ParamStyle
-from sqlspec.translate import for_sqlstate, translate
+from sqlspec.translate import connect_failure, for_sqlstate, translate
 
 __all__ = (
     "PsycopgAsyncConfig",
@@ -151,13 +156,6 @@ def pool_timeout_message(name: str, pool: Any, in_use: int) -> str:
         f"{in_use} of {pool.max_size} are in use; the server accepts connections but opening "
         "one took too long (the psycopg.pool logger has details); raise timeout"
     )
-
-
-def connect_failure(name: str, error: BaseException) -> exc.ConnectionError:
-    """The error for a connection attempt that failed: the server and the driver's reason
-    (libpq names the host and port; it never shows a password)."""
-    reason = " ".join(str(error).split()) or type(error).__name__
-    return exc.ConnectionError(f"{name}: cannot connect to the database server: {reason}")
 
 
 #: Seconds a borrower waits for a pooled connection before it checks, with a connection attempt
@@ -343,7 +341,7 @@ class PsycopgSyncConfig(
         shown = self.pool_config.get("conninfo") or self.pool_config.get("dsn")
         if shown:
             return f"{type(self).__name__}({_hide_password(str(shown))!r})"
-        return super().describe()
+        return DatabaseConfig.describe(self)  # not super(): the async config borrows this
 
 
 def _conninfo_keys(conninfo: str) -> frozenset[str]:
