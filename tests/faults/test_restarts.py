@@ -145,7 +145,10 @@ def flask_client(spec: SQLSpec) -> Any:
 
     @app.get("/one")
     def route() -> dict[str, Any]:
-        return {"one": plugin.get_session().select_value("SELECT 1")}
+        value = plugin.get_session().select_value("SELECT 1")
+        # The session's current connection, also after it replaced a dead one.
+        assert plugin.get_connection() is plugin.get_session().connection
+        return {"one": value}
 
     return app.test_client()
 

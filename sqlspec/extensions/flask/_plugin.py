@@ -159,11 +159,13 @@ class SQLSpecPlugin:
     def get_connection(self, key: str | None = None) -> Any:
         """The connection of database ``key``'s session: ``commit()``/``rollback()`` on it end
         the session's transaction (the driver's own connection for SQLite and psycopg)."""
-        self.get_session(key)
+        session = self.get_session(key)
         namespace = _app_context().g.__dict__
         context: _ContextSessions = namespace[_CONTEXT]
         state = context.default if key is None else self._pick(context.states, key)
-        return namespace[state.connection_key]
+        # Read again: the session replaces a connection found dead at its first statement.
+        connection = namespace[state.connection_key] = session.connection
+        return connection
 
     # -- request lifecycle ---------------------------------------------------------------------
 
