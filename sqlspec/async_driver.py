@@ -367,7 +367,14 @@ class AsyncDriver(Generic[ConnT]):
 
     async def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
-        await self._guarded(self._commit, await self._usable_connection())
+        conn = await self._usable_connection()
+        self._busy = True
+        try:
+            await self._commit(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            raise self._failed(error, conn, committing=True) from error
+        self._busy = False
 
     async def rollback(self) -> None:
         """Roll back the open transaction (no-op when none is open; also when the connection
@@ -391,7 +398,7 @@ class AsyncDriver(Generic[ConnT]):
             result = await step(*args)
         except self.driver_errors as error:
             self._busy = False
-            raise self._failed(error, args[0]) from error
+            raise self._translate(error) from error
         self._busy = False
         return result
 
@@ -423,10 +430,12 @@ class AsyncDriver(Generic[ConnT]):
         self._on_acquire()
         return True
 
-    def _failed(self, error: BaseException, conn: ConnT) -> SQLSpecError:
+    def _failed(
+        self, error: BaseException, conn: ConnT, *, committing: bool = False
+    ) -> SQLSpecError:
         """The sqlspec error for a failed statement (a clear one when the connection died)."""
         if self._is_disconnect(error, conn):
-            return lost_connection_error(self.config, error)
+            return lost_connection_error(self.config, error, committing=committing)
         return self._translate(error)
 
     # -- adapter hooks -------------------------------------------------------------------------

@@ -126,10 +126,18 @@ def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
     )
 
 
-def lost_connection_error(config: Any, error: BaseException) -> ConnectionError:
+def lost_connection_error(
+    config: Any, error: BaseException, *, committing: bool = False
+) -> ConnectionError:
     """The error for a statement whose connection died and that is not rerun (statements of
     its session had already run, so their uncommitted work is gone with the connection)."""
     reason = " ".join(str(error).split()) or type(error).__name__
+    if committing:
+        return ConnectionError(
+            f"{config.describe()}: the connection to the database was lost during COMMIT "
+            f"({reason}); the transaction may or may not have been committed (COMMIT is never "
+            "retried). Check the data before running the unit of work again"
+        )
     return ConnectionError(
         f"{config.describe()}: the connection to the database was lost ({reason}). Its "
         "uncommitted work, if any, was rolled back by the server; the statement was not "
@@ -451,7 +459,7 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._commit(conn)
         except self.driver_errors as error:
-            raise self._failed(error, conn) from error
+            raise self._failed(error, conn, committing=True) from error
 
     def rollback(self) -> None:
         """Roll back the open transaction (no-op when none is open; also when the connection
@@ -495,10 +503,12 @@ class SyncDriver(Generic[ConnT]):
         self._on_acquire()
         return True
 
-    def _failed(self, error: BaseException, conn: ConnT) -> SQLSpecError:
+    def _failed(
+        self, error: BaseException, conn: ConnT, *, committing: bool = False
+    ) -> SQLSpecError:
         """The sqlspec error for a failed statement (a clear one when the connection died)."""
         if self._is_disconnect(error, conn):
-            return lost_connection_error(self.config, error)
+            return lost_connection_error(self.config, error, committing=committing)
         return self._translate(error)
 
     # -- adapter hooks -------------------------------------------------------------------------

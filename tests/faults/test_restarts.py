@@ -231,6 +231,14 @@ def test_dead_connection_after_a_statement_is_not_retried(
         db.rollback()  # the server rolled it back already: not an error
     with spec.provide_sync_session(config) as db:
         assert db.select("SELECT id FROM half") == []
+        db.execute("INSERT INTO half (id) VALUES (3)")
+        running.control.halt("fast")
+        running.control.resume()
+        with pytest.raises(ConnectionError, match="during COMMIT") as error:
+            db.commit()  # never retried: its outcome is unknown in general
+        assert "may or may not have been committed" in str(error.value)
+    with spec.provide_sync_session(config) as db:
+        assert db.select("SELECT id FROM half") == []
     assert config.pool_stats().in_use == 0
 
 
