@@ -2,7 +2,9 @@
 
 psycopg opens a transaction at the first statement of a non-autocommit connection, which is
 exactly the session model; the adapter only adds SQLSTATE-based error translation and a pool
-wrapper that rolls back whatever a borrower left open.
+wrapper that rolls back whatever a borrower left open, fails a borrow fast with the driver's
+reason when the server is down, and does not wait out ``psycopg_pool``'s reconnect backoff once
+it is back (see :class:`_Pool`).
 """
 
 from __future__ import annotations
@@ -185,6 +187,7 @@ class _Pool:
         self._make_pool = make_pool
         self._connect = connect
         self._pool = make_pool()
+        self._first_wait = min(_STALL, self._pool.timeout)
         self._name = name
         self._lock = threading.Lock()
         # psycopg_pool's own size counts connections still being opened in the background, and
@@ -200,7 +203,7 @@ class _Pool:
         self._borrowing.add(thread)
         try:
             try:
-                conn: psycopg.Connection[Any] = pool.getconn(min(_STALL, pool.timeout))
+                conn: psycopg.Connection[Any] = pool.getconn(self._first_wait)
             except psycopg_pool.PoolTimeout:
                 pool = self._unstalled(pool)
                 remaining = max(pool.timeout - _STALL, 0.001)
@@ -429,6 +432,7 @@ class _AsyncPool:
         name: str,
     ) -> None:
         self._pool = pool
+        self._first_wait = min(_STALL, pool.timeout)
         self._make_pool = make_pool
         self._connect = connect
         self._name = name
@@ -443,7 +447,7 @@ class _AsyncPool:
         self._borrowing += 1
         try:
             try:
-                conn: psycopg.AsyncConnection[Any] = await pool.getconn(min(_STALL, pool.timeout))
+                conn: psycopg.AsyncConnection[Any] = await pool.getconn(self._first_wait)
             except psycopg_pool.PoolTimeout:
                 pool = await self._unstalled(pool)
                 remaining = max(pool.timeout - _STALL, 0.001)

@@ -136,7 +136,7 @@ def warm(spec: SQLSpec, config: Any, size: int) -> None:
     deadline = time.monotonic() + 5
     while config.pool_stats().idle < size and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert config.pool_stats().idle == size, config.pool_stats()
+    assert config.pool_stats().idle >= size, config.pool_stats()  # psycopg_pool may open more
 
 
 def flask_client(spec: SQLSpec) -> Any:
