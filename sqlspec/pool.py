@@ -120,7 +120,8 @@ class ConnectionPool(Generic[ConnT]):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PoolTimeoutError(
-                    f"{self.name}: no connection became free within {self.timeout:g} s "
+                    f"{self.name}: the pool is exhausted: no connection became free within "
+                    f"{self.timeout:g} s "
                     f"(all {self.max_size} in use); raise the pool's max_size or its "
                     f"acquire timeout, or release sessions sooner"
                 )
@@ -315,7 +316,8 @@ class AsyncConnectionPool(Generic[ConnT]):
         if not waiter.done():
             waiter.set_exception(
                 PoolTimeoutError(
-                    f"{self.name}: no connection became free within {self.timeout:g} s "
+                    f"{self.name}: the pool is exhausted: no connection became free within "
+                    f"{self.timeout:g} s "
                     f"(all {self.max_size} in use); raise the pool's max_size or its "
                     f"acquire timeout, or release sessions sooner"
                 )

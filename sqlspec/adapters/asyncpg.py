@@ -163,7 +163,8 @@ class _Pool:
                 # Not every connection is in use: it was the connection attempt that timed out.
                 raise connect_error(self._name, error) from error
             raise exc.PoolTimeoutError(
-                f"{self._name}: no connection became free within {self._timeout:g} s "
+                f"{self._name}: the pool is exhausted: no connection became free within "
+                f"{self._timeout:g} s "
                 f"(all {self._pool.get_max_size()} in use); raise the pool's max_size or its "
                 "acquire_timeout, or release sessions sooner"
             ) from error
