@@ -195,6 +195,43 @@ def test_restart_while_idle_fails_no_request(adapter: str, running: Server, spec
     assert config.pool_stats().in_use == 0
 
 
+FIRST_STEPS = ("execute", "execute_many", "execute_script", "begin")
+
+
+def first_step(db: Any, step: str) -> None:
+    """Run ``step`` as a session's first statement."""
+    if step == "execute":
+        assert db.select_value("SELECT 1") == 1
+    elif step == "execute_many":
+        db.execute_many("SELECT CAST(? AS INTEGER)", [(1,), (2,)])
+    elif step == "execute_script":
+        db.execute_script("SELECT 1; SELECT 2")
+    else:
+        db.begin()
+        assert db.in_transaction
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("adapter", POSTGRES_ADAPTERS)
+def test_every_kind_of_first_statement_gets_a_fresh_connection(
+    adapter: str, running: Server, spec: SQLSpec
+) -> None:
+    configs = {
+        step: spec.add_config(make_config(adapter, running, min_size=1, max_size=1))
+        for step in FIRST_STEPS
+    }
+    for config in configs.values():
+        warm(spec, config, 1)
+
+    running.control.halt("fast")
+    running.control.resume()
+
+    for step, config in configs.items():
+        with spec.provide_sync_session(config) as db:
+            first_step(db, step)
+            assert db.select_value("SELECT 2") == 2
+
+
 @pytest.mark.mariadb
 def test_mariadb_restart_while_idle_fails_no_request(maria_running: Server, spec: SQLSpec) -> None:
     config = spec.add_config(make_config("asyncmy", maria_running, flask=True, max_size=4))
