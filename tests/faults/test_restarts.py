@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,17 +251,35 @@ def test_mariadb_restart_while_idle_fails_no_request(maria_running: Server, spec
 def test_dead_connection_after_a_statement_is_not_retried(
     adapter: str, running: Server, spec: SQLSpec
 ) -> None:
+    config = spec.add_config(make_config(adapter, running, min_size=1, max_size=2))
+    check_lost_connection_is_not_retried(spec, config, lambda: restart(running))
+
+
+@pytest.mark.mariadb
+def test_mariadb_dead_connection_after_a_statement_is_not_retried(
+    maria_running: Server, spec: SQLSpec
+) -> None:
+    config = spec.add_config(make_config("asyncmy", maria_running, max_size=2))
+    check_lost_connection_is_not_retried(spec, config, lambda: restart(maria_running))
+
+
+def restart(server: Server) -> None:
+    server.control.halt()
+    server.control.resume()
+
+
+def check_lost_connection_is_not_retried(
+    spec: SQLSpec, config: Any, restart_server: Callable[[], None]
+) -> None:
     # Once a statement of the session ran, its work died with the connection: rerunning only
     # the next statement on a new connection would commit half a unit of work.
-    config = spec.add_config(make_config(adapter, running, min_size=1, max_size=2))
     with spec.provide_sync_session(config) as db:
         db.execute("CREATE TABLE IF NOT EXISTS half (id INTEGER PRIMARY KEY)")
         db.execute("DELETE FROM half")
         db.commit()
     with spec.provide_sync_session(config) as db:
         db.execute("INSERT INTO half (id) VALUES (1)")
-        running.control.halt("fast")
-        running.control.resume()
+        restart_server()
         with pytest.raises(ConnectionError, match="connection to the database was lost") as error:
             db.execute("INSERT INTO half (id) VALUES (2)")
         assert "not rerun" in str(error.value)
@@ -269,8 +287,7 @@ def test_dead_connection_after_a_statement_is_not_retried(
     with spec.provide_sync_session(config) as db:
         assert db.select("SELECT id FROM half") == []
         db.execute("INSERT INTO half (id) VALUES (3)")
-        running.control.halt("fast")
-        running.control.resume()
+        restart_server()
         with pytest.raises(ConnectionError, match="during COMMIT") as error:
             db.commit()  # never retried: its outcome is unknown in general
         assert "may or may not have been committed" in str(error.value)
