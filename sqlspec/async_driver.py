@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
@@ -29,6 +29,7 @@ from sqlspec.driver import (
     column_names,
     log_statement,
     lone_none_as_null,
+    lost_connection_error,
     statement_logger,
 )
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
@@ -57,14 +58,6 @@ Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, An
 #: connection is discarded instead.
 RECOVERY_TIMEOUT = 5.0
 
-#: What error messages name as the statement of a guarded step (a script names its own SQL).
-_STEP_STATEMENTS = {
-    "_begin": "BEGIN",
-    "_begin_implicit": "BEGIN",
-    "_commit": "COMMIT",
-    "_rollback": "ROLLBACK",
-}
-
 
 class AsyncDriver(Generic[ConnT]):
     """An async database session over one pooled connection.
@@ -90,6 +83,7 @@ class AsyncDriver(Generic[ConnT]):
         "_closed_message",
         "_connection",
         "_connection_view",
+        "_fresh",
         "_log",
         "_lost",
         "_pool",
@@ -111,6 +105,8 @@ class AsyncDriver(Generic[ConnT]):
         # it was interrupted.
         self._busy = False
         self._lost: str | None = None
+        # True until a statement of the session has run (see SyncDriver).
+        self._fresh = True
         #: What using the session closed says (the sync facade replaces it with sync advice).
         self._closed_message = (
             "this session is closed or was never opened: use it inside `async with "
@@ -131,6 +127,7 @@ class AsyncDriver(Generic[ConnT]):
             self._pool = pool
             self._busy = False
             self._lost = None
+            self._fresh = True
             self._on_acquire()
         return self
 
@@ -246,11 +243,14 @@ class AsyncDriver(Generic[ConnT]):
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except self.driver_errors as error:
             self._busy = False
+            if self._fresh and await self._reconnected(error, conn):
+                return await self.execute(sql, *parameters, schema_type=schema_type, **named)
             raise await self._failed(error, sql) from error
         except UnbindableValue as error:
             self._busy = False
             raise error.data_error(stmt) from error.__cause__
         self._busy = False
+        self._fresh = False
         if stmt.writes:
             self._wrote = True
         if started:
@@ -273,17 +273,23 @@ class AsyncDriver(Generic[ConnT]):
             return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
         started = perf_counter() if self._log else 0.0
-        self._busy = True
-        try:
-            await self._begin_implicit(conn)
-            rowcount = await self._run_many(conn, stmt.sql, rows)
-        except self.driver_errors as error:
-            self._busy = False
-            raise await self._failed(error, sql) from error
-        except UnbindableValue as error:
-            self._busy = False
-            raise error.data_error(stmt) from error.__cause__
+        while True:
+            self._busy = True
+            try:
+                await self._begin_implicit(conn)
+                rowcount = await self._run_many(conn, stmt.sql, rows)
+                break
+            except self.driver_errors as error:
+                self._busy = False
+                if self._fresh and await self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise await self._failed(error, sql) from error
+            except UnbindableValue as error:
+                self._busy = False
+                raise error.data_error(stmt) from error.__cause__
         self._busy = False
+        self._fresh = False
         if stmt.writes:
             self._wrote = True
         if started:
@@ -296,13 +302,25 @@ class AsyncDriver(Generic[ConnT]):
         :meth:`SyncDriver.execute_script <sqlspec.driver.SyncDriver.execute_script>`)."""
         conn = await self._usable_connection()
         started = perf_counter() if self._log else 0.0
-        if transaction:
-            await self._guarded(self._begin_implicit, conn)
-            await self._guarded(self._run_script, conn, sql)
-        else:
-            if self._in_transaction(conn):
-                raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
-            await self._guarded(self._run_outside_transaction, conn, sql)
+        if not transaction and self._in_transaction(conn):
+            raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
+        while True:
+            self._busy = True
+            try:
+                if transaction:
+                    await self._begin_implicit(conn)
+                    await self._run_script(conn, sql)
+                else:
+                    await self._run_outside_transaction(conn, sql)
+                break
+            except self.driver_errors as error:
+                self._busy = False
+                if self._fresh and await self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise await self._failed(error, sql) from error
+        self._busy = False
+        self._fresh = False
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if started:
             log_statement(self.config, self.log_context, sql, started)
@@ -366,32 +384,44 @@ class AsyncDriver(Generic[ConnT]):
         conn = await self._usable_connection()
         if self._in_transaction(conn):
             raise TransactionError("a transaction is already open on this session")
-        await self._guarded(self._begin, conn)
+        self._busy = True
+        try:
+            await self._begin(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            if self._fresh and await self._reconnected(error, conn):
+                await self.begin()
+                return
+            raise await self._failed(error, "BEGIN") from error
+        self._busy = False
+        self._fresh = False
 
     async def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
         conn = await self._usable_connection()
         self._wrote = False
-        await self._guarded(self._commit, conn)
-
-    async def rollback(self) -> None:
-        """Roll back the open transaction (no-op when none is open)."""
-        conn = await self._usable_connection()
-        self._wrote = False
-        await self._guarded(self._rollback, conn)
-
-    async def _guarded(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run one driver step, marking the connection busy meanwhile (still busy afterwards
-        means the step was interrupted) and translating driver errors."""
         self._busy = True
         try:
-            result = await step(*args)
+            await self._commit(conn)
         except self.driver_errors as error:
             self._busy = False
-            statement = _STEP_STATEMENTS.get(step.__name__) or str(args[-1])  # a script's SQL
-            raise await self._failed(error, statement) from error
+            raise await self._failed(error, "COMMIT", committing=True) from error
         self._busy = False
-        return result
+
+    async def rollback(self) -> None:
+        """Roll back the open transaction (no-op when none is open; also when the connection
+        was lost, since the server has then rolled the transaction back itself)."""
+        conn = await self._usable_connection()
+        self._wrote = False
+        self._busy = True
+        try:
+            await self._rollback(conn)
+        except self.driver_errors as error:
+            self._busy = False
+            if self._is_disconnect(error, conn):
+                return
+            raise with_context(self._translate(error), self.config, "ROLLBACK") from error
+        self._busy = False
 
     @property
     def in_transaction(self) -> bool:
@@ -405,7 +435,35 @@ class AsyncDriver(Generic[ConnT]):
         conn = self._connection
         return self._wrote and conn is not None and self._in_transaction(conn)
 
+    # -- lost connections ----------------------------------------------------------------------
+
+    async def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+        """After the session's first statement failed: if ``conn`` turned out dead, discard it
+        (and the idle connections that died with it) and borrow a fresh one for a single rerun
+        (see :meth:`SyncDriver._reconnected <sqlspec.driver.SyncDriver._reconnected>`)."""
+        pool = self._pool
+        if pool is None or not self._is_disconnect(error, conn):
+            return False
+        self._connection = None
+        self._pool = None
+        await asyncio.shield(pool.discard_dead(conn))
+        self._lost = (
+            "this session's connection was lost and no new one could be opened; open a new session"
+        )
+        fresh = await pool.acquire()  # server down: its ConnectionError says so
+        self._lost = None
+        self._connection = fresh
+        self._pool = pool
+        self._fresh = False  # one rerun at most
+        self._on_acquire()
+        return True
+
     # -- adapter hooks -------------------------------------------------------------------------
+
+    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
+        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
+        unreachable), so the connection must never be used again."""
+        return False
 
     def _on_acquire(self) -> None:
         """Called once the connection is borrowed (per-session state reset)."""
@@ -452,13 +510,19 @@ class AsyncDriver(Generic[ConnT]):
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
 
-    async def _failed(self, error: BaseException, sql: str) -> SQLSpecError:
+    async def _failed(
+        self, error: BaseException, sql: str, *, committing: bool = False
+    ) -> SQLSpecError:
         """The sqlspec error for a driver error while running ``sql``, naming the database and
-        the statement. After a statement timeout the transaction is rolled back first, so the
-        session (and its connection) can go on; if that rollback is interrupted or fails, the
-        connection stays marked busy and is recovered (or discarded) before its next use."""
-        translated = with_context(self._translate(error), self.config, sql)
+        the statement: a clear one when the connection died. After a statement timeout the
+        transaction is rolled back first, so the session (and its connection) can go on; if that
+        rollback is interrupted or fails, the connection stays marked busy and is recovered (or
+        discarded) before its next use."""
         conn = self._connection
+        if conn is not None and self._is_disconnect(error, conn):
+            lost = lost_connection_error(self.config, error, committing=committing)
+            return with_context(lost, self.config, sql)
+        translated = with_context(self._translate(error), self.config, sql)
         if conn is not None and isinstance(translated, StatementTimeoutError):
             self._busy = True
             try:

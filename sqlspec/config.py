@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sqlspec.portal_session import PortalSession
 
 __all__ = (
+    "DEFAULT_CONNECT_TIMEOUT",
     "EXTENSION_SETTINGS",
     "AsyncDatabaseConfig",
     "AsyncPool",
@@ -44,6 +45,11 @@ __all__ = (
 )
 
 logger = logging.getLogger("sqlspec.config")
+
+#: Seconds a connection attempt to a database server may take unless the configuration says
+#: otherwise (each adapter's own connect-timeout key): with the server down or unreachable, a
+#: borrow fails after this long with the driver's reason, well before any pool timeout.
+DEFAULT_CONNECT_TIMEOUT = 5
 
 ConnT = TypeVar("ConnT")
 PoolT = TypeVar("PoolT")
@@ -124,6 +130,11 @@ class SyncPool(Protocol[ConnT]):
     def acquire(self) -> ConnT: ...
     def release(self, conn: ConnT) -> None: ...
     def discard(self, conn: ConnT) -> None: ...
+    def discard_dead(self, conn: ConnT) -> None:
+        """Close ``conn``, found dead, and retire the idle connections that most likely died
+        with it (a server restart ends them all), so the next ``acquire()`` opens a fresh
+        one."""
+
     def close(self) -> None: ...
     def stats(self) -> PoolStats: ...
 
@@ -317,6 +328,9 @@ class AsyncPool(Protocol[ConnT]):
     async def acquire(self) -> ConnT: ...
     async def release(self, conn: ConnT) -> None: ...
     async def discard(self, conn: ConnT) -> None: ...
+    async def discard_dead(self, conn: ConnT) -> None:
+        """As :meth:`SyncPool.discard_dead`."""
+
     async def close(self) -> None: ...
     def stats(self) -> PoolStats: ...
 

@@ -19,6 +19,7 @@ from typing_extensions import Self
 
 from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import (
+    ConnectionError,
     ParameterError,
     ProgrammingError,
     SQLSpecError,
@@ -137,6 +138,26 @@ def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
     )
 
 
+def lost_connection_error(
+    config: Any, error: BaseException, *, committing: bool = False
+) -> ConnectionError:
+    """The error for a statement whose connection died and that is not rerun (statements of
+    its session had already run, so their uncommitted work is gone with the connection)."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    if committing:
+        return ConnectionError(
+            f"{config.describe()}: the connection to the database was lost during COMMIT "
+            f"({reason}); the transaction may or may not have been committed (COMMIT is never "
+            "retried). Check the data before running the unit of work again"
+        )
+    return ConnectionError(
+        f"{config.describe()}: the connection to the database was lost ({reason}). Its "
+        "uncommitted work, if any, was rolled back by the server; the statement was not "
+        "rerun (only a session's first statement is, on a fresh connection). Open a new "
+        "session and run the whole unit of work again"
+    )
+
+
 def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
     """Column names of a result set; duplicate names are refused (dict rows would lose one)."""
     names = tuple([column[0] for column in description])
@@ -193,7 +214,16 @@ class SyncDriver(Generic[ConnT]):
     #: more raises :class:`ParameterError` when it is first prepared.
     parameter_limit: ClassVar[int | None] = None
 
-    __slots__ = ("_connection", "_log", "_pool", "_rewrite", "_wrote", "config", "log_context")
+    __slots__ = (
+        "_connection",
+        "_fresh",
+        "_log",
+        "_pool",
+        "_rewrite",
+        "_wrote",
+        "config",
+        "log_context",
+    )
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
 
     def __init__(
@@ -208,6 +238,9 @@ class SyncDriver(Generic[ConnT]):
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
         self._wrote = False
+        # True until a statement of the session has run: only then may a statement that finds
+        # the pooled connection dead be rerun on a fresh one.
+        self._fresh = True
         if connection is not None:
             self._on_acquire()
 
@@ -217,6 +250,7 @@ class SyncDriver(Generic[ConnT]):
         if self._connection is None:
             self._pool = self.config.get_pool()
             self._connection = self._pool.acquire()
+            self._fresh = True
             self._on_acquire()
         return self
 
@@ -318,9 +352,12 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
+            if self._fresh and self._reconnected(error, conn):
+                return self.execute(sql, *parameters, schema_type=schema_type, **named)
             raise self._failed(error, sql) from error
         except UnbindableValue as error:
             raise error.data_error(stmt) from error.__cause__
+        self._fresh = False
         if stmt.writes:
             self._wrote = True
         if started:
@@ -345,14 +382,20 @@ class SyncDriver(Generic[ConnT]):
             return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
-        try:
-            self._begin_implicit(conn)
-            cursor = self._run_many(conn, stmt.sql, rows)
-            rowcount = cursor.rowcount
-        except self.driver_errors as error:
-            raise self._failed(error, sql) from error
-        except UnbindableValue as error:
-            raise error.data_error(stmt) from error.__cause__
+        while True:
+            try:
+                self._begin_implicit(conn)
+                cursor = self._run_many(conn, stmt.sql, rows)
+                rowcount = cursor.rowcount
+                break
+            except self.driver_errors as error:
+                if self._fresh and self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise self._failed(error, sql) from error
+            except UnbindableValue as error:
+                raise error.data_error(stmt) from error.__cause__
+        self._fresh = False
         if stmt.writes:
             self._wrote = True
         if started:
@@ -372,16 +415,22 @@ class SyncDriver(Generic[ConnT]):
         """
         conn = self._open_connection()
         started = perf_counter() if self._log else 0.0
-        try:
-            if transaction:
-                self._begin_implicit(conn)
-                self._run_script(conn, sql)
-            else:
-                if self._in_transaction(conn):
-                    raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
-                self._run_outside_transaction(conn, sql)
-        except self.driver_errors as error:
-            raise self._failed(error, sql) from error
+        while True:
+            try:
+                if transaction:
+                    self._begin_implicit(conn)
+                    self._run_script(conn, sql)
+                else:
+                    if self._in_transaction(conn):
+                        raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
+                    self._run_outside_transaction(conn, sql)
+                break
+            except self.driver_errors as error:
+                if self._fresh and self._reconnected(error, conn):
+                    conn = self._open_connection()
+                    continue
+                raise self._failed(error, sql) from error
+        self._fresh = False
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if started:
             log_statement(self.config, self.log_context, sql, started)
@@ -449,7 +498,11 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._begin(conn)
         except self.driver_errors as error:
-            raise with_context(self._translate(error), self.config, "BEGIN") from error
+            if self._fresh and self._reconnected(error, conn):
+                self.begin()
+                return
+            raise self._failed(error, "BEGIN") from error
+        self._fresh = False
 
     def commit(self) -> None:
         """Commit the open transaction (no-op when none is open)."""
@@ -458,15 +511,18 @@ class SyncDriver(Generic[ConnT]):
         try:
             self._commit(conn)
         except self.driver_errors as error:
-            raise with_context(self._translate(error), self.config, "COMMIT") from error
+            raise self._failed(error, "COMMIT", committing=True) from error
 
     def rollback(self) -> None:
-        """Roll back the open transaction (no-op when none is open)."""
+        """Roll back the open transaction (no-op when none is open; also when the connection
+        was lost, since the server has then rolled the transaction back itself)."""
         conn = self._open_connection()
         self._wrote = False
         try:
             self._rollback(conn)
         except self.driver_errors as error:
+            if self._is_disconnect(error, conn):
+                return
             raise with_context(self._translate(error), self.config, "ROLLBACK") from error
 
     @property
@@ -487,7 +543,38 @@ class SyncDriver(Generic[ConnT]):
         conn = self._connection
         return self._wrote and conn is not None and self._in_transaction(conn)
 
+    # -- lost connections ----------------------------------------------------------------------
+
+    def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+        """After the session's first statement failed: if ``conn`` turned out dead, discard it
+        (and the idle connections that died with it) and borrow a fresh one for a single rerun.
+
+        Safe because nothing of this session had run: the failed statement ran, if at all, in
+        a transaction the dead connection's server rolled back.
+        """
+        pool = self._pool
+        if (
+            pool is None
+            or getattr(conn, "sqlspec_isolated", False)
+            or not self._is_disconnect(error, conn)
+        ):
+            return False
+        self._connection = None
+        self._pool = None
+        pool.discard_dead(conn)
+        fresh = pool.acquire()  # server down: its ConnectionError says so
+        self._connection = fresh
+        self._pool = pool
+        self._fresh = False  # one rerun at most
+        self._on_acquire()
+        return True
+
     # -- adapter hooks -------------------------------------------------------------------------
+
+    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
+        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
+        unreachable), so the connection must never be used again."""
+        return False
 
     def _on_acquire(self) -> None:
         """Called once the connection is borrowed (per-session state reset)."""
@@ -532,12 +619,15 @@ class SyncDriver(Generic[ConnT]):
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
 
-    def _failed(self, error: BaseException, sql: str) -> SQLSpecError:
+    def _failed(self, error: BaseException, sql: str, *, committing: bool = False) -> SQLSpecError:
         """The sqlspec error for a driver error while running ``sql``, naming the database and
-        the statement. After a statement timeout the transaction is rolled back first, so the
-        session (and its connection) can go on."""
-        translated = with_context(self._translate(error), self.config, sql)
+        the statement: a clear one when the connection died. After a statement timeout the
+        transaction is rolled back first, so the session (and its connection) can go on."""
         conn = self._connection
+        if conn is not None and self._is_disconnect(error, conn):
+            lost = lost_connection_error(self.config, error, committing=committing)
+            return with_context(lost, self.config, sql)
+        translated = with_context(self._translate(error), self.config, sql)
         if conn is not None and isinstance(translated, StatementTimeoutError):
             with contextlib.suppress(*self.driver_errors):
                 self._rollback(conn)

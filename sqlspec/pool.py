@@ -120,7 +120,8 @@ class ConnectionPool(Generic[ConnT]):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PoolTimeoutError(
-                    f"{self.name}: no connection became free within {self.timeout:g} s "
+                    f"{self.name}: the pool is exhausted: no connection became free within "
+                    f"{self.timeout:g} s "
                     f"(all {self.max_size} in use); raise the pool's max_size or its "
                     f"acquire timeout, or release sessions sooner"
                 )
@@ -166,6 +167,21 @@ class ConnectionPool(Generic[ConnT]):
         self._close_quietly(conn)
         if drained:
             self._drained()
+
+    def discard_dead(self, conn: ConnT) -> None:
+        """Close a borrowed connection found dead, and the idle ones, which most likely died
+        with it (a server restart ends them all): the next borrower opens a fresh one."""
+        stale: list[ConnT] = []
+        with self._cond:
+            while True:
+                try:
+                    stale.append(self._idle.pop())
+                except IndexError:
+                    break
+            self._size -= len(stale)
+        for idle in stale:
+            self._close_quietly(idle)
+        self.discard(conn)
 
     def close(self) -> None:
         """Close idle connections now and every borrowed one as it comes back."""
@@ -300,7 +316,8 @@ class AsyncConnectionPool(Generic[ConnT]):
         if not waiter.done():
             waiter.set_exception(
                 PoolTimeoutError(
-                    f"{self.name}: no connection became free within {self.timeout:g} s "
+                    f"{self.name}: the pool is exhausted: no connection became free within "
+                    f"{self.timeout:g} s "
                     f"(all {self.max_size} in use); raise the pool's max_size or its "
                     f"acquire timeout, or release sessions sooner"
                 )
@@ -356,6 +373,15 @@ class AsyncConnectionPool(Generic[ConnT]):
         await self._close_quietly(conn)
         if self._closed and self._size == 0:
             self._drained()
+
+    async def discard_dead(self, conn: ConnT) -> None:
+        """Close a borrowed connection found dead, and the idle ones, which most likely died
+        with it (a server restart ends them all): the next borrower opens a fresh one."""
+        stale, self._idle = self._idle, []
+        self._size -= len(stale)
+        for idle in stale:
+            await self._close_quietly(idle)
+        await self.discard(conn)
 
     async def close(self) -> None:
         """Close idle connections now and every borrowed one as it comes back."""

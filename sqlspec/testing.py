@@ -60,6 +60,9 @@ class _IsolatedPool:
     def discard(self, conn: Any) -> None:
         self.release(conn)
 
+    def discard_dead(self, conn: Any) -> None:
+        self.release(conn)
+
     def close(self) -> None:
         """Closing is deferred to the end of the isolated block."""
 

@@ -7,12 +7,21 @@ psycopg/asyncpg pairs share one table each.
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 from typing import Any
 
 from sqlspec import exceptions as exc
 
-__all__ = ("for_mysql_errno", "for_sqlite", "for_sqlstate", "translate", "with_context")
+__all__ = (
+    "connect_failure",
+    "for_mysql_errno",
+    "for_sqlite",
+    "for_sqlstate",
+    "translate",
+    "with_context",
+)
 
 _SQLSTATE_EXACT: dict[str, type[exc.SQLSpecError]] = {
     "23505": exc.UniqueViolationError,
@@ -150,3 +159,29 @@ def with_context(error: exc.SQLSpecError, config: Any, sql: str) -> exc.SQLSpecE
         shown = shown[: STATEMENT_LIMIT - 3] + "..."
     error.args = (f"{error} ({config.location()}; statement: {shown})",)
     return error
+
+
+def connect_failure(name: str, error: BaseException) -> exc.ConnectionError:
+    """The error for a connection attempt that failed: ``name`` (the config's description,
+    secrets hidden, which names the server) and the driver's reason, with the OS's words for
+    it when the driver only gave an errno (asyncio says "Connect call failed")."""
+    reason = " ".join(str(error).split()) or "the connection attempt timed out"
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            words = os.strerror(seen.errno)
+            if words.lower() not in reason.lower():
+                reason = f"{reason}: {words}"
+            break
+        seen = seen.__cause__ or seen.__context__
+    else:
+        match = _ERRNO.search(reason)
+        if match:
+            words = os.strerror(int(match.group(1)))
+            if words.lower() not in reason.lower():
+                reason = f"{reason}: {words}"
+    return exc.ConnectionError(f"{name}: cannot connect to the database server: {reason}")
+
+
+#: An errno quoted in a driver's message ("[Errno 111] Connect call failed ...").
+_ERRNO = re.compile(r"\[Errno (\d+)\]")

@@ -70,6 +70,8 @@ __all__ = [
     "mariadb_server",
     "pgbouncer_server",
     "postgres_server",
+    "private_mariadb",
+    "private_postgres",
 ]
 
 DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -214,6 +216,27 @@ def _wait_for_tcp(port: int, deadline: float) -> bool:
     return False
 
 
+def _children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes (from ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def _run(
     cmd: Sequence[str], *, as_user: pwd.struct_passwd | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -248,12 +271,68 @@ def _parse_pg_dsn(dsn: str) -> PostgresServer:
 
 
 class _PostgresCluster:
-    """A throwaway PostgreSQL cluster managed with ``initdb``/``pg_ctl``."""
+    """A throwaway PostgreSQL cluster managed with ``initdb``/``pg_ctl``.
 
-    def __init__(self, bindir: Path) -> None:
+    ``durable=True`` keeps ``synchronous_commit`` on, so that every acknowledged commit survives
+    a SIGKILL of the server (:meth:`kill`); the fault tests stop, start and kill their own
+    clusters with :meth:`halt`, :meth:`resume` and :meth:`kill`.
+    """
+
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
         self.owner = _service_user("postgres")
         self.root: Path | None = None
+        self.running = False
+        self.durable = durable
+        self.port = 0
+
+    def _start_command(self, port: int) -> list[str]:
+        assert self.root is not None
+        commit = "on" if self.durable else "off"
+        options = (
+            f"-p {port} -k {self.root} -c listen_addresses={LOOPBACK} "
+            f"-c fsync=off -c synchronous_commit={commit} -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        cmd = [str(self.bindir / "pg_ctl"), "start", "-w", "-t", str(int(START_TIMEOUT))]
+        return [*cmd, "-D", str(self.datadir), "-l", str(self.logfile), "-o", options]
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server (``pg_ctl stop -m mode``), keeping its data for :meth:`resume`."""
+        assert self.root is not None
+        stop = _run(
+            [str(self.bindir / "pg_ctl"), "stop", "-w", "-D", str(self.datadir), "-m", mode],
+            as_user=self.owner,
+            cwd=self.root,
+        )
+        if stop.returncode != 0:
+            self._fail("pg_ctl stop failed", _output(stop))
+        self.running = False
+
+    def resume(self) -> None:
+        """Start the stopped (or killed) server again on the same port."""
+        assert self.root is not None
+        started = _run(self._start_command(self.port), as_user=self.owner, cwd=self.root)
+        if started.returncode != 0:
+            self._fail("pg_ctl start (restart) failed", _output(started))
+        self.running = True
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster and every backend: a crash, with no shutdown at all."""
+        pid = int((self.datadir / "postmaster.pid").read_text().split()[0])
+        victims = [pid, *_children(pid)]
+        for victim in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(v) for v in victims):
+            time.sleep(0.02)
+        # A killed postmaster may linger as a zombie nobody reaps, and PostgreSQL would take
+        # its pid in the lock files for a running server.
+        assert self.root is not None
+        for lock in (self.datadir / "postmaster.pid", self.root / f".s.PGSQL.{self.port}.lock"):
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
         self.running = False
 
     @property
@@ -297,16 +376,10 @@ class _PostgresCluster:
 
         for attempt in range(3):  # the free port may be taken before the server binds it
             port = _free_port()
-            options = (
-                f"-p {port} -k {self.root} -c listen_addresses={LOOPBACK} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200"
-            )
-            cmd = [str(self.bindir / "pg_ctl"), "start", "-w", "-t", str(int(START_TIMEOUT))]
-            cmd += ["-D", str(self.datadir), "-l", str(self.logfile), "-o", options]
-            started = _run(cmd, as_user=self.owner, cwd=self.root)
+            started = _run(self._start_command(port), as_user=self.owner, cwd=self.root)
             if started.returncode == 0:
                 self.running = True
+                self.port = port
                 break
             port_taken = "already in use" in _log_tail(self.logfile)
             if not port_taken or attempt == 2:
@@ -348,14 +421,7 @@ class _PostgresCluster:
         self.root = None
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL 15 server for the whole session (throwaway, or ``SQLSPEC_PG_DSN``)."""
-    dsn = os.environ.get("SQLSPEC_PG_DSN", "").strip()
-    if dsn:
-        yield _parse_pg_dsn(dsn)
-        return
-
+def _postgres_bindir() -> Path:
     bindir = Path(os.environ.get("SQLSPEC_PG_BIN", "").strip() or DEFAULT_PG_BIN)
     for tool in ("initdb", "pg_ctl", "createdb"):
         if not os.access(bindir / tool, os.X_OK):
@@ -364,8 +430,31 @@ def postgres_server() -> Iterator[PostgresServer]:
                 "apt-get install postgresql-15 (or set SQLSPEC_PG_BIN to the directory "
                 "holding initdb/pg_ctl, or SQLSPEC_PG_DSN to an existing server)",
             )
+    return bindir
 
-    cluster = _PostgresCluster(bindir)
+
+@contextlib.contextmanager
+def private_postgres(*, durable: bool = True) -> Iterator[tuple[PostgresServer, _PostgresCluster]]:
+    """A PostgreSQL cluster of the caller's own (never ``SQLSPEC_PG_DSN``'s), for tests that
+    stop, restart or kill it: the server and its controls (``halt``/``resume``/``kill``)."""
+    cluster = _PostgresCluster(_postgres_bindir(), durable=durable)
+    atexit.register(cluster.stop)
+    try:
+        yield cluster.start(), cluster
+    finally:
+        cluster.stop()
+        atexit.unregister(cluster.stop)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL 15 server for the whole session (throwaway, or ``SQLSPEC_PG_DSN``)."""
+    dsn = os.environ.get("SQLSPEC_PG_DSN", "").strip()
+    if dsn:
+        yield _parse_pg_dsn(dsn)
+        return
+
+    cluster = _PostgresCluster(_postgres_bindir())
     atexit.register(cluster.stop)
     try:
         yield cluster.start()
@@ -580,6 +669,7 @@ class _MariaDBInstance:
         self.owner = _service_user("mysql")
         self.root: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
 
     @property
     def tmpdir(self) -> Path:
@@ -648,6 +738,7 @@ class _MariaDBInstance:
             port = _free_port()
             problem = self._launch(port)
             if problem is None:
+                self.port = port
                 return MariaDBServer(
                     host=LOOPBACK,
                     port=port,
@@ -712,6 +803,23 @@ class _MariaDBInstance:
             process.kill()
             process.wait(timeout=15)
 
+    def halt(self) -> None:
+        """Stop the server (SIGTERM, an orderly shutdown), keeping its data for :meth:`resume`."""
+        self._kill()
+
+    def resume(self) -> None:
+        """Start the stopped (or killed) server again on the same port."""
+        problem = self._launch(self.port)
+        if problem is not None:
+            self._fail(problem)
+
+    def kill(self) -> None:
+        """SIGKILL the server: a crash, with no shutdown at all."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=15)
+
     def stop(self) -> None:
         """Stop the server and delete its directory; idempotent."""
         self._kill()
@@ -720,9 +828,7 @@ class _MariaDBInstance:
             self.root = None
 
 
-@pytest.fixture(scope="session")
-def mariadb_server() -> Iterator[MariaDBServer]:
-    """A throwaway MariaDB server for the whole session."""
+def _new_mariadb() -> _MariaDBInstance:
     mariadbd = _find_mariadb_binary("mariadbd", "mysqld")
     install_db = _find_mariadb_binary("mariadb-install-db", "mysql_install_db")
     if mariadbd is None or install_db is None:
@@ -731,8 +837,26 @@ def mariadb_server() -> Iterator[MariaDBServer]:
             f"MariaDB binary {missing}",
             "apt-get install mariadb-server (or set SQLSPEC_MARIADB_BIN to its directory)",
         )
+    return _MariaDBInstance(mariadbd, install_db)
 
-    instance = _MariaDBInstance(mariadbd, install_db)
+
+@contextlib.contextmanager
+def private_mariadb() -> Iterator[tuple[MariaDBServer, _MariaDBInstance]]:
+    """A MariaDB server of the caller's own, for tests that stop, restart or kill it: the
+    server and its controls (``halt``/``resume``/``kill``)."""
+    instance = _new_mariadb()
+    atexit.register(instance.stop)
+    try:
+        yield instance.start(), instance
+    finally:
+        instance.stop()
+        atexit.unregister(instance.stop)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """A throwaway MariaDB server for the whole session."""
+    instance = _new_mariadb()
     atexit.register(instance.stop)
     try:
         yield instance.start()

@@ -28,11 +28,11 @@ from sqlspec._optional import driver_import
 from sqlspec._timeouts import statement_timeout
 from sqlspec._values import locate, locate_in_rows, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
-from sqlspec.config import AsyncDatabaseConfig
+from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
-from sqlspec.translate import for_mysql_errno, translate
+from sqlspec.translate import connect_failure, for_mysql_errno, translate
 
 with driver_import("asyncmy", "asyncmy"):
     import asyncmy
@@ -45,6 +45,8 @@ Connection = Any  # asyncmy.connection.Connection (a compiled class without type
 logger = logging.getLogger("sqlspec.asyncmy")
 
 _UNKNOWN_THREAD = 1094  # ER_NO_SUCH_THREAD
+#: CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED: the connection is dead.
+_DISCONNECT_ERRNOS = frozenset({2006, 2013, 2055})
 
 #: Placeholders a MariaDB/MySQL prepared statement may have; applied to client-side escaping
 #: too, so a statement does not start failing when ``stmt_cache_size`` is turned on.
@@ -215,6 +217,10 @@ class AsyncmyDriver(AsyncDriver[Connection]):
         finally:
             await _close(killer)
 
+    def _is_disconnect(self, error: BaseException, conn: Connection) -> bool:
+        errno = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        return errno in _DISCONNECT_ERRNOS or not conn.connected
+
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, error_class(error))
 
@@ -224,7 +230,7 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
 
     ``pool_config`` keys, passed to ``asyncmy.connect``: ``host``, ``port`` (3306), ``user``,
     ``password``, ``database`` (or ``db``), ``unix_socket``, ``charset`` (default ``utf8mb4``),
-    ``sql_mode``, ``init_command``, ``connect_timeout``, ``read_timeout``, ``ssl``,
+    ``sql_mode``, ``init_command``, ``connect_timeout`` (seconds, 5), ``read_timeout``, ``ssl``,
     ``local_infile``, ``max_allowed_packet``, ``program_name``, ``server_public_key``,
     ``auth_plugin_map``, ``read_default_file``, ``read_default_group``, ``use_unicode``,
     ``binary_prefix``, ``conv``, ``stmt_cache_size`` (server-side prepared statements).
@@ -273,11 +279,12 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
         if "db" in kwargs:
             kwargs["database"] = kwargs.pop("db")
         kwargs.setdefault("charset", "utf8mb4")
+        kwargs.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
         kwargs["autocommit"] = False
         try:
             conn = await asyncmy.connect(**kwargs)
         except (my_errors.Error, OSError) as error:
-            raise exc.ConnectionError(f"{self.describe()}: {error}") from error
+            raise connect_failure(self.describe(), error) from error
         if self.statement_timeout is not None:
             try:
                 await conn.cursor().execute(_timeout_statement(conn, self.statement_timeout))

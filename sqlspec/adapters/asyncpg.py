@@ -32,11 +32,11 @@ from sqlspec._pooler import (
 from sqlspec._timeouts import statement_timeout
 from sqlspec._values import UnbindableValue, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
-from sqlspec.config import AsyncDatabaseConfig
+from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import Dialect, ParamStyle
-from sqlspec.translate import for_sqlstate, translate
+from sqlspec.translate import connect_failure, for_sqlstate, translate
 
 with driver_import("asyncpg", "asyncpg"):
     import asyncpg
@@ -73,6 +73,24 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
     if isinstance(error, asyncpg.InterfaceError):
         return exc.ProgrammingError
     return exc.SQLSpecError
+
+
+#: Errors meaning the server ended the session (besides a connection asyncpg marks closed).
+_DISCONNECTS = (
+    pg_errors.ConnectionDoesNotExistError,
+    pg_errors.AdminShutdownError,
+    pg_errors.CrashShutdownError,
+    pg_errors.CannotConnectNowError,
+    OSError,
+)
+
+
+def connect_error(name: str, error: BaseException) -> exc.SQLSpecError:
+    """The error for a failed connection attempt: unreachable server, timeout, or one refusing
+    connections; otherwise (a bad password...) what the server said."""
+    if isinstance(error, OSError | pg_errors.CannotConnectNowError | asyncio.TimeoutError):
+        return connect_failure(name, error)
+    return translate(error, error_class(error))
 
 
 def _rows_affected(status: str | None) -> int:
@@ -157,6 +175,14 @@ class AsyncpgDriver(AsyncDriver[Connection]):
         await conn.execute("ROLLBACK")
         return True
 
+    def _is_disconnect(self, error: BaseException, conn: Connection) -> bool:
+        if isinstance(error, _DISCONNECTS):
+            return True
+        try:
+            return bool(conn.is_closed())
+        except asyncpg.InterfaceError:
+            return True  # asyncpg's pool took back the connection when it closed
+
     def _translate(self, error: BaseException) -> SQLSpecError:
         return with_pooler_hint(translate(error, error_class(error)), error)
 
@@ -223,17 +249,23 @@ class _Pool:
         try:
             return await self._pool.acquire(timeout=self._timeout)
         except asyncio.TimeoutError as error:
+            if self._pool.get_size() - self._pool.get_idle_size() < self._pool.get_max_size():
+                # Not every connection is in use: it was the connection attempt that timed out.
+                raise connect_error(self._name, error) from error
             raise exc.PoolTimeoutError(
-                f"{self._name}: no connection became free within {self._timeout:g} s "
+                f"{self._name}: the pool is exhausted: no connection became free within "
+                f"{self._timeout:g} s "
                 f"(all {self._pool.get_max_size()} in use); raise the pool's max_size or its "
                 "acquire_timeout, or release sessions sooner"
             ) from error
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            raise translate(error, error_class(error)) from error
+            raise connect_error(self._name, error) from error
         finally:
             self._waiting -= 1
 
     async def release(self, conn: Connection) -> None:
+        if conn._con is None:
+            return  # closed: asyncpg's pool took it back already
         # asyncpg's reset would roll back too, but report the open transaction as an error.
         if not conn.is_closed() and conn.is_in_transaction():
             try:
@@ -243,8 +275,15 @@ class _Pool:
         await self._pool.release(conn)
 
     async def discard(self, conn: Connection) -> None:
+        if conn._con is None:
+            return  # closed: asyncpg's pool took it back already
         conn.terminate()
         await self._pool.release(conn)
+
+    async def discard_dead(self, conn: Connection) -> None:
+        await self.discard(conn)
+        # The other connections most likely died too: each is replaced at its next use.
+        await self._pool.expire_connections()
 
     async def close(self) -> None:
         try:
@@ -270,7 +309,7 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
     ``pool_config`` keys: ``dsn`` (a ``postgresql://`` URL) and/or ``host``, ``port``, ``user``,
     ``password``, ``passfile``, ``database``, ``ssl``, ``direct_tls``, ``server_settings``,
     ``target_session_attrs``, ``krbsrvname``, ``gsslib``, ``service``, ``servicefile``;
-    ``timeout`` (seconds to connect, 60), ``command_timeout`` (default per-statement limit),
+    ``timeout`` (seconds to connect, 5), ``command_timeout`` (default per-statement limit),
     ``statement_cache_size`` (100; 0 behind pgbouncer in transaction mode),
     ``max_cached_statement_lifetime``, ``max_cacheable_statement_size``, ``record_class``,
     ``connection_class``.
@@ -342,10 +381,16 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
         connect = self._connect_kwargs()
         if self.driver_features.get("pooler_mode", "session") != "session":
             connect["statement_cache_size"] = 0  # unnamed statements only
+        connect.setdefault("timeout", DEFAULT_CONNECT_TIMEOUT)
         try:
             pool = await asyncpg.create_pool(**connect, **options)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            raise exc.ConnectionError(f"{self.describe()}: {error}") from error
+        except (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            OSError,
+            asyncio.TimeoutError,
+        ) as error:
+            raise connect_error(self.describe(), error) from error
         return _Pool(pool, self.describe(), timeout)
 
     def describe(self) -> str:

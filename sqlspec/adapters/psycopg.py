@@ -2,14 +2,17 @@
 
 psycopg opens a transaction at the first statement of a non-autocommit connection, which is
 exactly the session model; the adapter only adds SQLSTATE-based error translation and a pool
-wrapper that rolls back whatever a borrower left open.
+wrapper that rolls back whatever a borrower left open, fails a borrow fast with the driver's
+reason when the server is down, and does not wait out ``psycopg_pool``'s reconnect backoff once
+it is back (see :class:`_Pool`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 from sqlspec import exceptions as exc
@@ -24,12 +27,17 @@ from sqlspec._pooler import (
 from sqlspec._timeouts import statement_timeout
 from sqlspec._values import UnbindableValue, locate, locate_in_rows, refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
-from sqlspec.config import AsyncDatabaseConfig, SyncDatabaseConfig
+from sqlspec.config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    AsyncDatabaseConfig,
+    DatabaseConfig,
+    SyncDatabaseConfig,
+)
 from sqlspec.driver import Cursor, SyncDriver
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.statement import Dialect, ParamStyle
-from sqlspec.translate import for_sqlstate, translate
+from sqlspec.translate import connect_failure, for_sqlstate, translate
 
 with driver_import("psycopg", "psycopg", "psycopg_pool"):
     import psycopg
@@ -80,6 +88,16 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
     if isinstance(error, psycopg.ProgrammingError):
         return exc.ProgrammingError
     return exc.SQLSpecError
+
+
+def is_disconnect(error: BaseException, conn: Any) -> bool:
+    """True when a psycopg error left the connection dead (psycopg marks it closed when libpq
+    reports it broken: the server ended it, restarted, or cannot be reached)."""
+    return bool(conn.closed) or getattr(error, "sqlstate", None) in _DEAD_CONNECTION_STATES
+
+
+#: admin_shutdown, crash_shutdown, cannot_connect_now: the server ended the session.
+_DEAD_CONNECTION_STATES = frozenset({"57P01", "57P02", "57P03"})
 
 
 def result_column_names(cursor: Any, encoding: str) -> tuple[str, ...] | None:
@@ -193,6 +211,9 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
     def _in_transaction(self, conn: psycopg.Connection[Any]) -> bool:
         return conn.pgconn.transaction_status != _IDLE
 
+    def _is_disconnect(self, error: BaseException, conn: psycopg.Connection[Any]) -> bool:
+        return is_disconnect(error, conn)
+
     def _translate(self, error: BaseException) -> SQLSpecError:
         return with_pooler_hint(translate(error, error_class(error)), error)
 
@@ -213,45 +234,97 @@ class TimedPsycopgSyncDriver(PsycopgSyncDriver):
             raise psycopg.OperationalError(result.error_message.decode(errors="replace"))
 
 
-def pool_timeout_message(name: str, pool: Any) -> str:
+def pool_timeout_message(name: str, pool: Any, in_use: int) -> str:
     """Why no connection came from a psycopg pool in time, and what to do about it."""
-    stats = pool.get_stats()
-    if not stats.get("pool_size", 0) and not stats.get("connections_num", 0):
+    if in_use >= pool.max_size:
         return (
-            f"{name}: could not open a connection to the server within {pool.timeout:g} s; is "
-            "it running and reachable? (the psycopg.pool logger has the driver's error)"
+            f"{name}: the pool is exhausted: all {pool.max_size} connections stayed in use for "
+            f"{pool.timeout:g} s; raise max_size or timeout, or release sessions sooner"
         )
     return (
-        f"{name}: the pool is exhausted: no connection became free within {pool.timeout:g} s "
-        f"(max_size={pool.max_size}); raise max_size or timeout, or release sessions sooner"
+        f"{name}: no connection came from the pool within {pool.timeout:g} s although only "
+        f"{in_use} of {pool.max_size} are in use; the server accepts connections but opening "
+        "one took too long (the psycopg.pool logger has details); raise timeout"
     )
 
 
-class _Pool:
-    """``psycopg_pool.ConnectionPool`` seen through the core's pool protocol."""
+#: Seconds a borrower waits for a pooled connection before it checks, with a connection attempt
+#: of its own, why none came. psycopg_pool opens connections in the background and retries
+#: failed attempts with exponential backoff, telling waiting borrowers nothing: without this a
+#: borrow would hang for the whole pool timeout while the server is down, and keep waiting out
+#: the backoff once it is back.
+_STALL = 0.25
 
-    def __init__(self, pool: psycopg_pool.ConnectionPool[Any], name: str) -> None:
-        self._pool = pool
+
+class _Pool:
+    """``psycopg_pool.ConnectionPool`` seen through the core's pool protocol.
+
+    A borrower that gets no connection within :data:`_STALL` seconds while some are not in use
+    tries to connect itself: when that fails, it raises the driver's reason at once instead of
+    waiting for the pool timeout; when it works but the pool has failed to connect (it is
+    waiting out its reconnect backoff after an outage), the pool is replaced by a new one,
+    which connects right away.
+    """
+
+    def __init__(
+        self,
+        make_pool: Callable[[], psycopg_pool.ConnectionPool[Any]],
+        connect: Callable[[], psycopg.Connection[Any]],
+        name: str,
+    ) -> None:
+        self._make_pool = make_pool
+        self._connect = connect
+        self._pool = make_pool()
+        self._first_wait = min(_STALL, self._pool.timeout)
         self._name = name
+        self._lock = threading.Lock()
         # psycopg_pool's own size counts connections still being opened in the background, and
         # its waiting count keeps borrowers that already timed out, so both are tracked here
-        # (set.add/discard are atomic: no lock on the hot path).
-        self._borrowed: set[psycopg.Connection[Any]] = set()
+        # (dict and set updates are atomic: no lock on the hot path). Each borrowed connection
+        # maps to the pool it came from (the pool may have been replaced since).
+        self._borrowed: dict[psycopg.Connection[Any], psycopg_pool.ConnectionPool[Any]] = {}
         self._borrowing: set[int] = set()
 
     def acquire(self) -> psycopg.Connection[Any]:
+        pool = self._pool
         thread = threading.get_ident()
         self._borrowing.add(thread)
         try:
-            conn: psycopg.Connection[Any] = self._pool.getconn()
-        except psycopg_pool.PoolTimeout as error:
-            raise exc.PoolTimeoutError(pool_timeout_message(self._name, self._pool)) from error
+            try:
+                conn: psycopg.Connection[Any] = pool.getconn(self._first_wait)
+            except psycopg_pool.PoolTimeout:
+                pool = self._unstalled(pool)
+                remaining = max(pool.timeout - _STALL, 0.001)
+                try:
+                    conn = pool.getconn(remaining)
+                except psycopg_pool.PoolTimeout as error:
+                    message = pool_timeout_message(self._name, pool, len(self._borrowed))
+                    raise exc.PoolTimeoutError(message) from error
         except psycopg.Error as error:
             raise exc.ConnectionError(f"{self._name}: {error}") from error
         finally:
             self._borrowing.discard(thread)
-        self._borrowed.add(conn)
+        self._borrowed[conn] = pool
         return conn
+
+    def _unstalled(
+        self, pool: psycopg_pool.ConnectionPool[Any]
+    ) -> psycopg_pool.ConnectionPool[Any]:
+        """The pool to keep waiting on, after no connection came within :data:`_STALL` s."""
+        if len(self._borrowed) >= pool.max_size:
+            return pool  # every connection is in use: wait for one to come back
+        try:
+            self._connect().close()
+        except psycopg.Error as error:
+            raise connect_failure(self._name, error) from error
+        if not pool.get_stats().get("connections_errors", 0):
+            return pool  # the server answers and the pool has not failed: it is just slow
+        with self._lock:
+            if self._pool is not pool:
+                return self._pool  # another borrower replaced it already
+            self._pool = fresh = self._make_pool()
+        pool.close(timeout=1.0)  # borrowed connections are closed when they come back
+        return fresh
 
     def release(self, conn: psycopg.Connection[Any]) -> None:
         if not conn.closed and conn.pgconn.transaction_status != _IDLE:
@@ -265,9 +338,15 @@ class _Pool:
         conn.close()
         self._put_back(conn)
 
+    def discard_dead(self, conn: psycopg.Connection[Any]) -> None:
+        self.discard(conn)
+        # The other idle connections most likely died too: replace them all now, and those in
+        # use when they come back, so the next borrower gets a fresh connection.
+        self._pool.drain()
+
     def _put_back(self, conn: psycopg.Connection[Any]) -> None:
-        self._borrowed.discard(conn)
-        self._pool.putconn(conn)
+        pool = self._borrowed.pop(conn, self._pool)
+        pool.putconn(conn)
 
     def close(self) -> None:
         self._pool.close()
@@ -292,7 +371,8 @@ class PsycopgSyncConfig(
     """Configuration of a PostgreSQL database through psycopg 3 (sync).
 
     ``pool_config`` keys: ``conninfo`` (or ``dsn``: a URL or libpq keyword string) and/or libpq
-    parameters (``host``, ``port``, ``dbname``, ``user``, ``password``, ...); pool settings as in
+    parameters (``host``, ``port``, ``dbname``, ``user``, ``password``, ``connect_timeout``
+    (seconds, 5 unless given here or in the conninfo), ...); pool settings as in
     ``psycopg_pool.ConnectionPool``: ``min_size`` (default 1), ``max_size`` (default 10),
     ``timeout`` (seconds to wait for a connection, 30), ``max_waiting``, ``max_lifetime``,
     ``max_idle``, ``reconnect_timeout``, ``num_workers``, ``name``.
@@ -342,6 +422,8 @@ class PsycopgSyncConfig(
         settings = self.pool_config
         conninfo = str(settings.get("conninfo", settings.get("dsn", "")))
         kwargs = {k: v for k, v in settings.items() if k in LIBPQ_KEYS}
+        if "connect_timeout" not in kwargs and "connect_timeout" not in _conninfo_keys(conninfo):
+            kwargs["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
         if "prepare_threshold" in settings:
             kwargs["prepare_threshold"] = settings["prepare_threshold"]
         kwargs["autocommit"] = False
@@ -357,16 +439,27 @@ class PsycopgSyncConfig(
 
     def _create_pool(self) -> _Pool:
         conninfo, kwargs, options = self._pool_arguments()
-        pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
-            conninfo, kwargs=kwargs, open=True, **options
-        )
-        return _Pool(pool, self.describe())
+
+        def make_pool() -> psycopg_pool.ConnectionPool[Any]:
+            return psycopg_pool.ConnectionPool(conninfo, kwargs=kwargs, open=True, **options)
+
+        def connect() -> psycopg.Connection[Any]:
+            return psycopg.Connection.connect(conninfo, **kwargs)
+
+        return _Pool(make_pool, connect, self.describe())
 
     def describe(self) -> str:
         shown = self.pool_config.get("conninfo") or self.pool_config.get("dsn")
         if shown:
             return f"{type(self).__name__}({_hide_password(str(shown))!r})"
-        return super().describe()
+        return DatabaseConfig.describe(self)  # not super(): the async config borrows this
+
+
+def _conninfo_keys(conninfo: str) -> frozenset[str]:
+    try:
+        return frozenset(psycopg.conninfo.conninfo_to_dict(conninfo))
+    except psycopg.Error:
+        return frozenset()  # libpq reports the bad string when connecting
 
 
 def _check_pooler_mode(config: PsycopgSyncConfig | PsycopgAsyncConfig) -> None:
@@ -462,6 +555,9 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
         await conn.rollback()
         return True
 
+    def _is_disconnect(self, error: BaseException, conn: psycopg.AsyncConnection[Any]) -> bool:
+        return is_disconnect(error, conn)
+
     def _translate(self, error: BaseException) -> SQLSpecError:
         return with_pooler_hint(translate(error, error_class(error)), error)
 
@@ -487,26 +583,71 @@ class TimedPsycopgAsyncDriver(PsycopgAsyncDriver):
 
 class _AsyncPool:
     """``psycopg_pool.AsyncConnectionPool`` seen through the core's async pool protocol (in-use
-    and waiting counts kept here, as in the sync wrapper)."""
+    and waiting counts kept here, and a stalled borrow handled, as in the sync wrapper)."""
 
-    def __init__(self, pool: psycopg_pool.AsyncConnectionPool[Any], name: str) -> None:
+    def __init__(
+        self,
+        pool: psycopg_pool.AsyncConnectionPool[Any],
+        make_pool: Callable[[], Awaitable[psycopg_pool.AsyncConnectionPool[Any]]],
+        connect: Callable[[], Awaitable[psycopg.AsyncConnection[Any]]],
+        name: str,
+    ) -> None:
         self._pool = pool
+        self._first_wait = min(_STALL, pool.timeout)
+        self._make_pool = make_pool
+        self._connect = connect
         self._name = name
-        self._in_use = 0
+        self._borrowed: dict[
+            psycopg.AsyncConnection[Any], psycopg_pool.AsyncConnectionPool[Any]
+        ] = {}
         self._borrowing = 0
+        self._replacing: asyncio.Future[None] | None = None
 
     async def acquire(self) -> psycopg.AsyncConnection[Any]:
+        pool = self._pool
         self._borrowing += 1
         try:
-            conn: psycopg.AsyncConnection[Any] = await self._pool.getconn()
-        except psycopg_pool.PoolTimeout as error:
-            raise exc.PoolTimeoutError(pool_timeout_message(self._name, self._pool)) from error
+            try:
+                conn: psycopg.AsyncConnection[Any] = await pool.getconn(self._first_wait)
+            except psycopg_pool.PoolTimeout:
+                pool = await self._unstalled(pool)
+                remaining = max(pool.timeout - _STALL, 0.001)
+                try:
+                    conn = await pool.getconn(remaining)
+                except psycopg_pool.PoolTimeout as error:
+                    message = pool_timeout_message(self._name, pool, len(self._borrowed))
+                    raise exc.PoolTimeoutError(message) from error
         except psycopg.Error as error:
             raise exc.ConnectionError(f"{self._name}: {error}") from error
         finally:
             self._borrowing -= 1
-        self._in_use += 1
+        self._borrowed[conn] = pool
         return conn
+
+    async def _unstalled(
+        self, pool: psycopg_pool.AsyncConnectionPool[Any]
+    ) -> psycopg_pool.AsyncConnectionPool[Any]:
+        """The pool to keep waiting on, after no connection came within :data:`_STALL` s."""
+        if len(self._borrowed) >= pool.max_size:
+            return pool  # every connection is in use: wait for one to come back
+        try:
+            await (await self._connect()).close()
+        except psycopg.Error as error:
+            raise connect_failure(self._name, error) from error
+        if not pool.get_stats().get("connections_errors", 0):
+            return pool  # the server answers and the pool has not failed: it is just slow
+        while self._replacing is not None:  # another borrower is replacing it
+            await asyncio.wait([self._replacing])
+        if self._pool is not pool:
+            return self._pool
+        self._replacing = asyncio.get_running_loop().create_future()
+        try:
+            self._pool = fresh = await self._make_pool()
+        finally:
+            self._replacing.set_result(None)
+            self._replacing = None
+        await pool.close(timeout=1.0)  # borrowed connections are closed when they come back
+        return fresh
 
     async def release(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if not conn.closed and conn.pgconn.transaction_status != _IDLE:
@@ -520,9 +661,13 @@ class _AsyncPool:
         await conn.close()
         await self._put_back(conn)
 
+    async def discard_dead(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await self.discard(conn)
+        await self._pool.drain()  # the other idle connections most likely died too
+
     async def _put_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        self._in_use -= 1
-        await self._pool.putconn(conn)
+        pool = self._borrowed.pop(conn, self._pool)
+        await pool.putconn(conn)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -530,7 +675,7 @@ class _AsyncPool:
     def stats(self) -> PoolStats:
         stats = self._pool.get_stats()
         idle = stats.get("pool_available", 0)
-        in_use = self._in_use
+        in_use = len(self._borrowed)
         return PoolStats(
             size=idle + in_use,
             in_use=in_use,
@@ -584,8 +729,15 @@ class PsycopgAsyncConfig(
 
     async def _create_pool(self) -> _AsyncPool:
         conninfo, kwargs, options = self._pool_arguments()
-        pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
-            conninfo, kwargs=kwargs, open=False, **options
-        )
-        await pool.open()  # connections are opened in the background, as in the sync config
-        return _AsyncPool(pool, self.describe())
+
+        async def make_pool() -> psycopg_pool.AsyncConnectionPool[Any]:
+            pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
+                conninfo, kwargs=kwargs, open=False, **options
+            )
+            await pool.open()  # connections are opened in the background, as in the sync config
+            return pool
+
+        async def connect() -> psycopg.AsyncConnection[Any]:
+            return await psycopg.AsyncConnection.connect(conninfo, **kwargs)
+
+        return _AsyncPool(await make_pool(), make_pool, connect, self.describe())

@@ -150,3 +150,16 @@ async def test_close_closes_idle_now_and_borrowed_on_return() -> None:
     assert borrowed.closed
     assert drained == [True]
     assert pool.stats().size == 0
+
+
+async def test_discard_dead_closes_the_idle_ones_too_and_the_next_borrow_is_fresh() -> None:
+    pool, made = make_pool(max_size=3)
+    a, b, c = [await pool.acquire() for _ in range(3)]
+    await pool.release(b)
+    await pool.release(c)
+    await pool.discard_dead(a)  # a server restart ended them all
+    assert (a.closed, b.closed, c.closed) == (True, True, True)
+    assert pool.stats().size == 0
+    fresh = await pool.acquire()
+    assert fresh is made[-1]
+    assert fresh.number == 4

@@ -102,3 +102,16 @@ def test_every_waiter_is_served_when_connections_come_back_without_the_lock() ->
     assert sorted(served) == [0, 1, 2, 3]
     assert pool.stats() == PoolStats(size=1, in_use=0, idle=1, waiting=0, max_size=1)
     pool.close()
+
+
+def test_discard_dead_closes_the_idle_ones_too_and_the_next_borrow_is_fresh() -> None:
+    pool = _RecordingPool(3)
+    a, b, c = pool.acquire(), pool.acquire(), pool.acquire()
+    pool.release(b)
+    pool.release(c)
+    pool.discard_dead(a)  # a server restart ended them all
+    assert sorted(map(id, pool.closed)) == sorted(map(id, (a, b, c)))
+    assert pool.stats() == PoolStats(size=0, in_use=0, idle=0, waiting=0, max_size=3)
+    fresh = pool.acquire()
+    assert fresh is pool.opened[-1]
+    assert len(pool.opened) == 4

@@ -188,11 +188,14 @@ class SQLSpecPlugin:
     def get_connection(self, key: str | None = None) -> SessionConnectionProtocol:
         """The connection of database ``key``'s session: ``commit()``/``rollback()`` on it end
         the session's transaction (the driver's own connection for SQLite and psycopg)."""
-        self.get_session(key)
+        session = self.get_session(key)
         namespace = _app_context().g.__dict__
         context: _ContextSessions = namespace[_CONTEXT]
         state = context.default if key is None else self._pick(context.states, key)
-        return namespace[state.connection_key]  # type: ignore[no-any-return]
+        # Read again: the session replaces a connection found dead at its first statement.
+        connection: SessionConnectionProtocol = session.connection
+        namespace[state.connection_key] = connection
+        return connection
 
     # -- request lifecycle ---------------------------------------------------------------------
 
