@@ -33,22 +33,7 @@ from sqlspec.extensions.flask import SQLSpecPlugin
 # legitimate body, a user, is a few hundred bytes.
 MAX_CONTENT_LENGTH = 16 * 1024
 
-USERS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id {id_type} PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL
-)
-"""
-EVENTS_SCHEMA = """
-CREATE SEQUENCE IF NOT EXISTS event_ids;
-CREATE TABLE IF NOT EXISTS events (
-    id BIGINT PRIMARY KEY DEFAULT nextval('event_ids'),
-    user_id BIGINT NOT NULL,
-    kind TEXT NOT NULL,
-    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-)
-"""
+DEMO_DIR = Path(__file__).resolve().parent
 
 
 def users_config(settings: dict[str, Any], data_dir: Path) -> DatabaseConfig:
@@ -59,6 +44,7 @@ def users_config(settings: dict[str, Any], data_dir: Path) -> DatabaseConfig:
 
         return PsycopgConfig(
             pool_config={"conninfo": dsn, "min_size": 2, "max_size": 20},
+            migration_config={"script_location": "migrations/users_postgres"},
             extension_config={"flask": flask_settings},
         )
     return SqliteConfig(
@@ -68,6 +54,7 @@ def users_config(settings: dict[str, Any], data_dir: Path) -> DatabaseConfig:
             "max_size": 20,
         },
         driver_features={"pragmas": {"journal_mode": "wal", "synchronous": "normal"}},
+        migration_config={"script_location": "migrations/users"},
         extension_config={"flask": flask_settings},
     )
 
@@ -102,6 +89,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
             pool_config={
                 "database": app.config["EVENTS_DATABASE"] or str(data_dir / "events.duckdb")
             },
+            migration_config={"script_location": "migrations/events"},
             extension_config={
                 "flask": {
                     "commit_mode": "autocommit",
@@ -112,12 +100,11 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
             },
         )
     )
+    spec.load_sql_files(DEMO_DIR / "queries")
     plugin = SQLSpecPlugin(spec, app)
     app.extensions["sqlspec_spec"] = spec
-    on_postgres = app.config["USERS_POSTGRES_DSN"] is not None
 
-    with app.app_context():
-        create_schema(plugin, on_postgres)
+    upgrade_schema(plugin)
     schema_pid = os.getpid()
     schema_lock = threading.Lock()
 
@@ -129,21 +116,15 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         if schema_pid != os.getpid():
             with schema_lock:
                 if schema_pid != os.getpid():
-                    create_schema(plugin, on_postgres)
+                    upgrade_schema(plugin)
                     schema_pid = os.getpid()
 
-    register_routes(app, plugin)
+    register_routes(app, plugin, spec.get_sql)
     return app
 
 
-def create_schema(plugin: SQLSpecPlugin, on_postgres: bool) -> None:
-    """Create the demo's tables if they do not exist: the one place that knows the schema."""
-    users = plugin.get_session("users_db")
-    if on_postgres:
-        # Workers starting together would race on CREATE TABLE IF NOT EXISTS (pg_type).
-        users.execute("SELECT pg_advisory_xact_lock(hashtext('sqlspec-demo-schema'))")
-    users.execute(USERS_SCHEMA.format(id_type="BIGSERIAL" if on_postgres else "INTEGER"))
-    users.commit()
-    events = plugin.get_session("events_db")
-    events.execute_script(EVENTS_SCHEMA)
-    events.commit()
+def upgrade_schema(plugin: SQLSpecPlugin) -> None:
+    """Apply the demo's migrations (``migrations/``, folders read against the app's root path).
+    Safe from every worker at once: each database's migration lock lets one apply them."""
+    for key in ("users_db", "events_db"):
+        plugin.migrations(key).upgrade()

@@ -9,6 +9,7 @@ back. Under ``/api/`` every answer is JSON, errors included: ``{"error": message
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, flash, redirect, render_template, request, url_for
@@ -44,7 +45,9 @@ def invalid(errors: dict[str, str | None]) -> dict[str, str]:
     return {name: message for name, message in errors.items() if message}
 
 
-def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
+def register_routes(app: Flask, plugin: SQLSpecPlugin, sql: Callable[[str], str]) -> None:
+    """Add the views; ``sql(name)`` is a statement of the demo's ``queries/`` files."""
+
     def users_db() -> Any:
         return plugin.get_session("users_db")
 
@@ -93,24 +96,21 @@ def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
     def render_dashboard(
         form: dict[str, str] | None = None, errors: dict[str, str] | None = None
     ) -> str:
-        users = users_db().select("SELECT id, email, name FROM users ORDER BY id DESC LIMIT 20")
+        users = users_db().select(sql("recent_users"))
         counts: dict[int, int] = {}
         if users:
             rows = events_db().select(
-                "SELECT user_id, COUNT(*) AS n FROM events WHERE user_id >= ? GROUP BY user_id",
-                min(user["id"] for user in users),
+                sql("events_per_user"), min_user_id=min(user["id"] for user in users)
             )
             counts = {row["user_id"]: row["n"] for row in rows}
-        kinds = events_db().select(
-            "SELECT kind, COUNT(*) AS n FROM events GROUP BY kind ORDER BY n DESC, kind"
-        )
+        kinds = events_db().select(sql("events_by_kind"))
         return render_template(
             "dashboard.html",
             users=users,
             event_counts=counts,
             kinds=kinds,
-            user_total=users_db().select_value("SELECT COUNT(*) FROM users"),
-            event_total=events_db().select_value("SELECT COUNT(*) FROM events"),
+            user_total=users_db().select_value(sql("count_users")),
+            event_total=events_db().select_value(sql("count_events")),
             form=form or {"email": "", "name": ""},
             errors=errors or {},
             created=request.args.get("created", type=int),
@@ -131,15 +131,12 @@ def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
         if errors:
             return render_dashboard(form, errors), 422
         try:
-            user_id = users_db().select_value(
-                "INSERT INTO users (email, name) VALUES (:email, :name) RETURNING id",
-                email=email,
-                name=name,
-            )
+            user = users_db().select_one(sql("create_user"), email=email, name=name)
         except UniqueViolationError:
             users_db().rollback()  # PostgreSQL refuses further statements in a failed transaction
             return render_dashboard(form, {"email": f"{email} is already registered."}), 409
-        events_db().execute("INSERT INTO events (user_id, kind) VALUES (?, 'signup')", user_id)
+        user_id = user["id"]
+        events_db().execute(sql("record_event"), user_id=user_id, kind="signup")
         flash(f"Added {name} <{email}> as user #{user_id}.", "success")
         # 303: users commit (redirect mode), events commit (extra status)
         return redirect(url_for("dashboard", created=user_id), code=303)
@@ -150,8 +147,8 @@ def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
         if kind_error:
             flash(kind_error, "error")
             return render_dashboard(), 422
-        user = users_db().select_one("SELECT id, name FROM users WHERE id = ?", user_id)
-        events_db().execute("INSERT INTO events (user_id, kind) VALUES (?, ?)", user_id, kind)
+        user = users_db().select_one(sql("get_user"), id=user_id)
+        events_db().execute(sql("record_event"), user_id=user_id, kind=kind)
         flash(f"Recorded a {kind} event for {user['name']}.", "success")
         return redirect(url_for("dashboard"), code=303)
 
@@ -159,7 +156,7 @@ def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
 
     @app.get("/api/users")
     def list_users() -> dict[str, Any]:
-        return {"users": users_db().select("SELECT id, email, name FROM users ORDER BY id")}
+        return {"users": users_db().select(sql("list_users"))}
 
     @app.post("/api/users")
     def create_user() -> tuple[dict[str, Any], int]:
@@ -170,23 +167,17 @@ def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
         if errors:
             raise ApiError(422, "invalid input", errors)
         try:
-            user = users_db().select_one(
-                "INSERT INTO users (email, name) VALUES (?, ?) RETURNING id, email, name",
-                email,
-                name,
-            )
+            user = users_db().select_one(sql("create_user"), email=email, name=name)
         except UniqueViolationError:
             raise ApiError(
                 409, f"a user with email {email} already exists", {"email": "already registered"}
             ) from None
-        events_db().execute("INSERT INTO events (user_id, kind) VALUES (?, 'signup')", user["id"])
+        events_db().execute(sql("record_event"), user_id=user["id"], kind="signup")
         return {"user": user}, 201
 
     @app.get("/api/users/<int:user_id>")
     def get_user(user_id: int) -> dict[str, Any]:
-        user = users_db().select_one_or_none(
-            "SELECT id, email, name FROM users WHERE id = ?", user_id
-        )
+        user = users_db().select_one_or_none(sql("get_user"), id=user_id)
         if user is None:
             raise ApiError(404, f"no user with id {user_id}")
         return {"user": user}
@@ -196,18 +187,16 @@ def register_routes(app: Flask, plugin: SQLSpecPlugin) -> None:
         kind, kind_error = clean_kind(json_object("kind").get("kind", ""))
         if kind_error:
             raise ApiError(422, "invalid input", {"kind": kind_error})
-        if users_db().select_value_or_none("SELECT id FROM users WHERE id = ?", user_id) is None:
+        if users_db().select_one_or_none(sql("get_user"), id=user_id) is None:
             raise ApiError(404, f"no user with id {user_id}")
-        event_id = events_db().select_value(
-            "INSERT INTO events (user_id, kind) VALUES (?, ?) RETURNING id", user_id, kind
-        )
+        event_id = events_db().select_value(sql("record_event"), user_id=user_id, kind=kind)
         return {"event": {"id": event_id, "user_id": user_id, "kind": kind}}, 201
 
     @app.get("/api/dashboard")
     def dashboard_api() -> dict[str, Any]:
         return {
-            "users": users_db().select_value("SELECT COUNT(*) FROM users"),
-            "events": events_db().select_value("SELECT COUNT(*) FROM events"),
+            "users": users_db().select_value(sql("count_users")),
+            "events": events_db().select_value(sql("count_events")),
         }
 
     @app.get("/health")

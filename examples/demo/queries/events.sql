@@ -9,3 +9,7 @@ SELECT COUNT(*) FROM events
 -- name: record_event
 -- Records an event and returns its id.
 INSERT INTO events (user_id, kind) VALUES (:user_id, :kind) RETURNING id
+
+-- name: events_per_user
+-- Event counts of the users whose id is at least :min_user_id (those on the dashboard).
+SELECT user_id, COUNT(*) AS n FROM events WHERE user_id >= :min_user_id GROUP BY user_id
