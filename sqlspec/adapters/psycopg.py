@@ -1,10 +1,13 @@
 """PostgreSQL through psycopg 3, pooled by ``psycopg_pool``.
 
-psycopg opens a transaction at the first statement of a non-autocommit connection, which is
-exactly the session model; the adapter only adds SQLSTATE-based error translation and a pool
-wrapper that rolls back whatever a borrower left open, fails a borrow fast with the driver's
-reason when the server is down, and does not wait out ``psycopg_pool``'s reconnect backoff once
-it is back (see :class:`_Pool`).
+Connections are in psycopg's autocommit mode and the session opens its transactions itself: the
+``BEGIN`` (with ``SET LOCAL statement_timeout`` when a limit is set) goes in one pipeline with the
+transaction's first statement, so a read request costs two round trips (statement, ``COMMIT``)
+where psycopg's own implicit transactions cost three. The adapter also adds SQLSTATE-based error
+translation and a pool wrapper that rolls back whatever a borrower left open, fails a borrow
+fast with the driver's reason when the server is down, and does not wait out ``psycopg_pool``'s
+reconnect backoff once it is back (see :class:`_Pool`). Behind a pooler (``pooler_mode``) the
+``BEGIN`` is a round trip of its own.
 """
 
 from __future__ import annotations
@@ -42,9 +45,8 @@ from sqlspec.translate import connect_failure, for_sqlstate, translate
 with driver_import("psycopg", "psycopg", "psycopg_pool"):
     import psycopg
     import psycopg_pool
-    from psycopg import generators
     from psycopg import sql as pg_sql
-    from psycopg.pq import ExecStatus, TransactionStatus
+    from psycopg.pq import TransactionStatus
 
 __all__ = (
     "PsycopgAsyncConfig",
@@ -52,8 +54,6 @@ __all__ = (
     "PsycopgConfig",
     "PsycopgSyncConfig",
     "PsycopgSyncDriver",
-    "TimedPsycopgAsyncDriver",
-    "TimedPsycopgSyncDriver",
 )
 
 _IDLE = TransactionStatus.IDLE
@@ -139,12 +139,21 @@ def _refuse(error: BaseException, conn: Any, values: Any, rows: bool = False) ->
     refuse(error, _find_unbindable(conn, values, rows))
 
 
-def timeout_begin(config: Any) -> bytes:
-    """What a session of a config with a ``statement_timeout`` opens its transaction with: the
-    limit is set for that transaction only (``SET LOCAL``), in the same round trip as
-    ``BEGIN``, so it holds behind a transaction-mode pooler (PgBouncer) too."""
+def timeout_setting(config: Any) -> bytes:
+    """How a config's ``statement_timeout`` is set: for each transaction only (``SET LOCAL``,
+    sent with its ``BEGIN`` in the same round trip), so it holds behind a transaction-mode
+    pooler (PgBouncer) too."""
     milliseconds = max(1, math.ceil(config.statement_timeout * 1000))
-    return f"BEGIN; SET LOCAL statement_timeout = {milliseconds}".encode()
+    return f"SET LOCAL statement_timeout = {milliseconds}".encode()
+
+
+def _script_in_transaction(
+    config: PsycopgSyncConfig | PsycopgAsyncConfig, conn: Any, sql: str
+) -> bytes:
+    """A script's text, after the transaction's opening commands when none is open yet."""
+    if conn.pgconn.transaction_status == _IDLE and config.begin_commands:
+        return config.begin_statement + b";\n" + sql.encode()
+    return sql.encode()
 
 
 _ROW_STATUSES = frozenset(
@@ -165,6 +174,7 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
     driver_errors = (psycopg.Error,)
     parameter_limit = PARAMETER_LIMIT
     __slots__ = ("_encoding",)
+    config: PsycopgSyncConfig
 
     def _on_acquire(self) -> None:
         self._encoding = self._connection.info.encoding if self._connection else "utf-8"
@@ -174,6 +184,15 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
 
     def _run(self, conn: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> Cursor:
         try:
+            if conn.pgconn.transaction_status == _IDLE and self.config.begin_commands:
+                if self.config.pipelined_begin:
+                    # The transaction's first statement: its BEGIN goes in the same flight
+                    # (one pipeline, one Sync), so it costs no round trip of its own.
+                    with conn.pipeline():
+                        for command in self.config.begin_commands:
+                            conn.execute(command, prepare=False)
+                        return conn.execute(sql, params)
+                conn.execute(self.config.begin_statement)
             return conn.execute(sql, params)
         except _BIND_ERRORS as error:
             _refuse(error, conn, params)
@@ -183,6 +202,8 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
     ) -> Cursor:
         cursor = conn.cursor()
         try:
+            if conn.pgconn.transaction_status == _IDLE and self.config.begin_commands:
+                conn.execute(self.config.begin_statement)
             cursor.executemany(sql, rows)
         except _BIND_ERRORS as error:
             _refuse(error, conn, rows, rows=True)
@@ -190,23 +211,16 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
 
     def _run_script(self, conn: psycopg.Connection[Any], sql: str) -> None:
         # No parameters: psycopg sends the text as-is with the simple protocol (several
-        # statements allowed, no % processing).
-        conn.execute(sql.encode())
+        # statements allowed, no % processing), the BEGIN in the same message.
+        conn.execute(_script_in_transaction(self.config, conn, sql))
 
     def _run_outside_transaction(self, conn: psycopg.Connection[Any], sql: str) -> None:
-        conn.autocommit = True
-        try:
-            conn.execute(sql.encode())
-        finally:
-            conn.autocommit = False
+        conn.execute(sql.encode())  # connections are in autocommit mode between transactions
 
     def _begin(self, conn: psycopg.Connection[Any]) -> None:
         if self.config.driver_features.get("pooler_mode") == "statement":
             raise statement_mode_transaction_error(self.config.describe())
-        # psycopg would send its own BEGIN before a "BEGIN" statement; go under it.
-        result = conn.pgconn.exec_(b"BEGIN")
-        if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
-            raise psycopg.OperationalError(result.error_message.decode(errors="replace"))
+        conn.execute(self.config.begin_statement)
 
     def _in_transaction(self, conn: psycopg.Connection[Any]) -> bool:
         return conn.pgconn.transaction_status != _IDLE
@@ -216,22 +230,6 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return with_pooler_hint(translate(error, error_class(error)), error)
-
-
-class TimedPsycopgSyncDriver(PsycopgSyncDriver):
-    """A session whose transactions start with the config's ``statement_timeout``
-    (see :func:`timeout_begin`); PostgreSQL cancels a statement that runs past it."""
-
-    __slots__ = ()
-
-    def _begin_implicit(self, conn: psycopg.Connection[Any]) -> None:
-        if conn.pgconn.transaction_status == _IDLE:
-            self._begin(conn)
-
-    def _begin(self, conn: psycopg.Connection[Any]) -> None:
-        result = conn.pgconn.exec_(self.config.begin_statement)  # type: ignore[attr-defined]
-        if result.status != ExecStatus.COMMAND_OK:
-            raise psycopg.OperationalError(result.error_message.decode(errors="replace"))
 
 
 def pool_timeout_message(name: str, pool: Any, in_use: int) -> str:
@@ -393,6 +391,14 @@ class PsycopgSyncConfig(
 
     driver_type = PsycopgSyncDriver
     feature_keys = frozenset({"pooler_mode", "statement_timeout"})
+    #: Seconds a statement may run (``None``: no limit), set from ``driver_features``.
+    statement_timeout: float | None
+    #: What a session opens its transactions with, sent in one flight with the transaction's
+    #: first statement (empty in statement mode: no transactions), and the same as one text.
+    begin_commands: tuple[bytes, ...]
+    begin_statement: bytes
+    #: Whether those are pipelined with the first statement (not behind a pooler).
+    pipelined_begin: bool
     connection_keys = LIBPQ_KEYS | {"conninfo", "dsn", "prepare_threshold"}
     pool_keys = frozenset(
         {
@@ -412,7 +418,7 @@ class PsycopgSyncConfig(
             raise ImproperConfigurationError(
                 "PsycopgSyncConfig: max_size must be at least min_size"
             )
-        _timeout_settings(self, TimedPsycopgSyncDriver)
+        _timeout_settings(self)
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))
@@ -426,11 +432,11 @@ class PsycopgSyncConfig(
             kwargs["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
         if "prepare_threshold" in settings:
             kwargs["prepare_threshold"] = settings["prepare_threshold"]
-        kwargs["autocommit"] = False
+        # Sessions open their transactions themselves, BEGIN pipelined with the first statement.
+        kwargs["autocommit"] = True
         mode = self.driver_features.get("pooler_mode", "session")
         if mode != "session":
             kwargs["prepare_threshold"] = None  # unnamed statements only: nothing outlives a Sync
-            kwargs["autocommit"] = mode == "statement"
         options = {k: v for k, v in settings.items() if k in self.pool_keys}
         options.setdefault("min_size", 1)
         options["max_size"] = self.max_pool_size()
@@ -469,14 +475,22 @@ def _check_pooler_mode(config: PsycopgSyncConfig | PsycopgAsyncConfig) -> None:
         check_no_prepared_statements(type(config).__name__, mode, "prepare_threshold", value, None)
 
 
-def _timeout_settings(config: Any, timed_driver: type[Any]) -> None:
-    #: Seconds a statement may run (``None``: no limit), and how transactions begin then.
+def _timeout_settings(config: PsycopgSyncConfig | PsycopgAsyncConfig) -> None:
+    #: Seconds a statement may run (``None``: no limit).
     config.statement_timeout = statement_timeout(config)
+    #: What a session opens its transactions with (nothing in statement mode: no transactions).
+    commands: tuple[bytes, ...] = (b"BEGIN",)
     if config.statement_timeout is not None:
         refuse_timeout_in_statement_mode(config)
-        config.begin_statement = timeout_begin(config)
-        # Only sessions of a config with a limit pay for setting it.
-        config.driver_type = timed_driver
+        commands += (timeout_setting(config),)
+    mode = config.driver_features.get("pooler_mode", "session")
+    if mode == "statement":
+        commands = ()
+    config.begin_commands = commands
+    # Behind a pooler BEGIN is a round trip of its own: PgBouncer (1.18) loses track of a
+    # server connection after a pipeline that failed, and later clients wait for it forever.
+    config.pipelined_begin = mode == "session"
+    config.begin_statement = b"; ".join(commands)
 
 
 def _hide_password(conninfo: str) -> str:
@@ -504,12 +518,22 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
     driver_errors = (psycopg.Error,)
     parameter_limit = PARAMETER_LIMIT
     __slots__ = ()
+    config: PsycopgAsyncConfig
 
     async def _run(
         self, conn: psycopg.AsyncConnection[Any], sql: str, params: Sequence[Any]
     ) -> Fetched:
         try:
-            cursor = await conn.execute(sql, params)
+            if conn.pgconn.transaction_status != _IDLE or not self.config.begin_commands:
+                cursor = await conn.execute(sql, params)
+            elif self.config.pipelined_begin:
+                async with conn.pipeline():  # BEGIN in the statement's flight, as in sync
+                    for command in self.config.begin_commands:
+                        await conn.execute(command, prepare=False)
+                    cursor = await conn.execute(sql, params)
+            else:
+                await conn.execute(self.config.begin_statement)
+                cursor = await conn.execute(sql, params)
         except _BIND_ERRORS as error:
             _refuse(error, conn, params)
         description = cursor.description
@@ -523,27 +547,24 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
     ) -> int:
         cursor = conn.cursor()
         try:
+            if conn.pgconn.transaction_status == _IDLE and self.config.begin_commands:
+                await conn.execute(self.config.begin_statement)
             await cursor.executemany(sql, rows)
         except _BIND_ERRORS as error:
             _refuse(error, conn, rows, rows=True)
         return cursor.rowcount
 
     async def _run_script(self, conn: psycopg.AsyncConnection[Any], sql: str) -> None:
-        await conn.execute(sql.encode())  # no parameters: the simple protocol
+        # No parameters: the simple protocol, the BEGIN in the same message.
+        await conn.execute(_script_in_transaction(self.config, conn, sql))
 
     async def _run_outside_transaction(self, conn: psycopg.AsyncConnection[Any], sql: str) -> None:
-        await conn.set_autocommit(True)
-        try:
-            await conn.execute(sql.encode())
-        finally:
-            await conn.set_autocommit(False)
+        await conn.execute(sql.encode())  # connections are in autocommit mode between transactions
 
     async def _begin(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if self.config.driver_features.get("pooler_mode") == "statement":
             raise statement_mode_transaction_error(self.config.describe())
-        # psycopg would send its own BEGIN before a "BEGIN" statement; send it as psycopg does.
-        async with conn.lock:
-            await conn.wait(conn._exec_command(b"BEGIN"))
+        await conn.execute(self.config.begin_statement)
 
     def _in_transaction(self, conn: psycopg.AsyncConnection[Any]) -> bool:
         return conn.pgconn.transaction_status != _IDLE
@@ -560,25 +581,6 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return with_pooler_hint(translate(error, error_class(error)), error)
-
-
-class TimedPsycopgAsyncDriver(PsycopgAsyncDriver):
-    """The async session whose transactions start with the config's ``statement_timeout``."""
-
-    __slots__ = ()
-
-    async def _begin_implicit(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        if conn.pgconn.transaction_status == _IDLE:
-            await self._begin(conn)
-
-    async def _begin(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        # BEGIN and SET LOCAL in one simple-protocol message (psycopg's own command helper
-        # expects a single result).
-        async with conn.lock:
-            conn.pgconn.send_query(self.config.begin_statement)  # type: ignore[attr-defined]
-            results = await conn.wait(generators.execute(conn.pgconn))
-        if results[-1].status != ExecStatus.COMMAND_OK:
-            raise psycopg.OperationalError(results[-1].error_message.decode(errors="replace"))
 
 
 class _AsyncPool:
@@ -700,6 +702,11 @@ class PsycopgAsyncConfig(
     """
 
     driver_type = PsycopgAsyncDriver
+    statement_timeout: float | None
+    begin_commands: tuple[bytes, ...]
+    begin_statement: bytes
+    #: Whether those are pipelined with the first statement (not behind a pooler).
+    pipelined_begin: bool
     connection_keys = PsycopgSyncConfig.connection_keys
     pool_keys = PsycopgSyncConfig.pool_keys
     feature_keys = PsycopgSyncConfig.feature_keys
@@ -722,7 +729,7 @@ class PsycopgAsyncConfig(
             raise ImproperConfigurationError(
                 "PsycopgAsyncConfig: max_size must be at least min_size"
             )
-        _timeout_settings(self, TimedPsycopgAsyncDriver)
+        _timeout_settings(self)
 
     def max_pool_size(self) -> int:
         return int(self._setting("max_size", 10))
