@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
@@ -23,11 +22,10 @@ from sqlspec.driver import (
     SessionConnection,
     collect_parameters,
     column_names,
-    log_statement,
     lone_none_as_null,
-    statement_logger,
 )
 from sqlspec.exceptions import SQLSpecError, TransactionError
+from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import ParamStyle, PreparedStatement, prepare
@@ -100,7 +98,7 @@ class AsyncDriver(Generic[ConnT]):
             "this session is closed or was never opened: use it inside `async with "
             "config.provide_session() as session:`"
         )
-        self._log = statement_logger.isEnabledFor(logging.DEBUG)
+        self._log = observes_statements(config)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
         self._on_acquire()
@@ -217,17 +215,22 @@ class AsyncDriver(Generic[ConnT]):
         conn = self._connection
         if conn is None or self._busy:
             conn = await self._usable_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute", sql, params) if self._log or HUB.observers else None
+        )
         self._busy = True
         try:
             await self._begin_implicit(conn)
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise _failed(event, self._translate(error)) from error
+        except BaseException as error:
+            _failed(event, error)
+            raise
         self._busy = False
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish(rowcount, len(raw_rows) if description else None)
         if not description:
             return SQLResult(sql, [], (), rowcount, last_id)
         names = column_names(description)
@@ -245,28 +248,37 @@ class AsyncDriver(Generic[ConnT]):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
+        )
         self._busy = True
         try:
             await self._begin_implicit(conn)
             rowcount = await self._run_many(conn, stmt.sql, rows)
         except self.driver_errors as error:
             self._busy = False
-            raise self._translate(error) from error
+            raise _failed(event, self._translate(error)) from error
+        except BaseException as error:
+            _failed(event, error)
+            raise
         self._busy = False
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish(rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     async def execute_script(self, sql: str, /) -> None:
         """Run several ``;``-separated statements (no parameters) inside the session's
         transaction."""
         conn = await self._usable_connection()
-        started = perf_counter() if self._log else 0.0
-        await self._guarded(self._begin_implicit, conn)
-        await self._guarded(self._run_script, conn, sql)
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
+        try:
+            await self._guarded(self._begin_implicit, conn)
+            await self._guarded(self._run_script, conn, sql)
+        except BaseException as error:
+            _failed(event, error)
+            raise
+        if event is not None:
+            event.finish()
 
     @overload
     async def select(
@@ -392,6 +404,13 @@ class AsyncDriver(Generic[ConnT]):
 
     def _translate(self, error: BaseException) -> SQLSpecError:
         return translate(error, SQLSpecError)
+
+
+def _failed(event: StatementEvent | None, error: BaseException) -> BaseException:
+    """Report a statement's failure to its observers; returns ``error`` to raise."""
+    if event is not None:
+        event.fail(error)
+    return error
 
 
 def view_of(session: Any, conn: Any) -> SessionConnection:

@@ -8,13 +8,14 @@ adapter fills in the few hooks that differ (see :class:`SyncDriver`'s ``_`` meth
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
-from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from sqlspec.exceptions import ParameterError, ProgrammingError, SQLSpecError, TransactionError
+from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
+from sqlspec.observe import log_statement as log_statement
+from sqlspec.observe import statement_logger as statement_logger
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import ParamStyle, PreparedStatement, prepare
@@ -27,21 +28,6 @@ __all__ = ("SessionConnection", "SyncDriver")
 
 ConnT = TypeVar("ConnT")
 SchemaT = TypeVar("SchemaT")
-
-#: Statements are logged here at DEBUG level (SQL text, duration, caller context; never values).
-statement_logger = logging.getLogger("sqlspec.statements")
-
-
-def log_statement(config: Any, context: str | None, sql: str, started: float) -> None:
-    """Log one statement with its duration and context (e.g. the Flask endpoint)."""
-    statement_logger.debug(
-        "%s [%s] %.3f ms: %s",
-        config.describe(),
-        context or "-",
-        (perf_counter() - started) * 1000,
-        " ".join(sql.split()),
-        extra={"sqlspec_context": context},
-    )
 
 
 class Cursor(Protocol):
@@ -184,7 +170,7 @@ class SyncDriver(Generic[ConnT]):
         self._pool: Any = None
         self._rewrite = config.statement_config.rewrite_parameters
         # Decided once per session: a disabled logger costs the hot path one attribute read.
-        self._log = statement_logger.isEnabledFor(logging.DEBUG)
+        self._log = observes_statements(config)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
         if connection is not None:
@@ -284,7 +270,9 @@ class SyncDriver(Generic[ConnT]):
         conn = self._connection
         if conn is None:
             conn = self._open_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute", sql, params) if self._log or HUB.observers else None
+        )
         try:
             self._begin_implicit(conn)
             cursor = self._run(conn, stmt.sql, params)
@@ -293,9 +281,12 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+            raise self._failed(event, self._translate(error)) from error
+        except BaseException as error:
+            self._failed(event, error)
+            raise
+        if event is not None:
+            event.finish(rowcount, None if names is None else len(raw_rows))
         if names is None:
             return SQLResult(sql, [], (), rowcount, self._last_inserted_id(cursor))
         rows: list[Any] = [dict(zip(names, row)) for row in raw_rows]  # noqa: B905 (hot path)
@@ -315,29 +306,37 @@ class SyncDriver(Generic[ConnT]):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
+        )
         try:
             self._begin_implicit(conn)
             cursor = self._run_many(conn, stmt.sql, rows)
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._translate(error) from error
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+            raise self._failed(event, self._translate(error)) from error
+        except BaseException as error:
+            self._failed(event, error)
+            raise
+        if event is not None:
+            event.finish(rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     def execute_script(self, sql: str, /) -> None:
         """Run several ``;``-separated statements (no parameters) inside the session's
         transaction."""
         conn = self._open_connection()
-        started = perf_counter() if self._log else 0.0
+        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
         try:
             self._begin_implicit(conn)
             self._run_script(conn, sql)
         except self.driver_errors as error:
-            raise self._translate(error) from error
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+            raise self._failed(event, self._translate(error)) from error
+        except BaseException as error:
+            self._failed(event, error)
+            raise
+        if event is not None:
+            event.finish()
 
     @overload
     def select(
@@ -389,6 +388,13 @@ class SyncDriver(Generic[ConnT]):
     def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
         """Return the first column of the only row, or ``None`` when there is no row."""
         return self.execute(sql, *parameters, **named).scalar_or_none()
+
+    @staticmethod
+    def _failed(event: StatementEvent | None, error: BaseException) -> BaseException:
+        """Report a statement's failure to its observers; returns ``error`` to raise."""
+        if event is not None:
+            event.fail(error)
+        return error
 
     # -- transactions --------------------------------------------------------------------------
 
