@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from time import perf_counter
@@ -102,18 +103,58 @@ class _Hub:
 HUB = _Hub()
 
 
-def add_observer(observer: StatementObserver) -> None:
-    """Register ``observer`` for every statement of every session (no-op if registered)."""
+class _WeakObserver:
+    """Stands in for an observer registered with ``weak=True``: forwards while it lives, and
+    is unregistered when it is garbage-collected."""
+
+    __slots__ = ("__weakref__", "ref")
+
+    def __init__(self, observer: StatementObserver) -> None:
+        self.ref = weakref.ref(observer, lambda _: _remove(self))
+
+    @property
+    def wants_parameters(self) -> bool:
+        return bool(getattr(self.ref(), "wants_parameters", False))
+
+    @property
+    def wants_location(self) -> bool:
+        return bool(getattr(self.ref(), "wants_location", False))
+
+    def statement_started(self, event: StatementEvent) -> Any:
+        observer = self.ref()
+        return None if observer is None else observer.statement_started(event)
+
+    def statement_finished(self, event: StatementEvent, token: Any) -> None:
+        observer = self.ref()
+        if observer is not None:
+            observer.statement_finished(event, token)
+
+
+def _target(registered: Any) -> Any:
+    return registered.ref() if isinstance(registered, _WeakObserver) else registered
+
+
+def add_observer(observer: StatementObserver, *, weak: bool = False) -> None:
+    """Register ``observer`` for every statement of every session (no-op if registered).
+
+    With ``weak=True`` the registry does not keep the observer alive: it is unregistered when
+    nothing else references it (an extension object that lives as long as its app)."""
     with HUB._lock:
-        if observer not in HUB.observers:
-            HUB._set((*HUB.observers, observer))
+        if any(_target(o) is observer for o in HUB.observers):
+            return
+        HUB._set((*HUB.observers, _WeakObserver(observer) if weak else observer))
 
 
 def remove_observer(observer: StatementObserver) -> None:
     """Unregister ``observer`` (no-op if it is not registered). Statements already under way
     still report their end to it."""
     with HUB._lock:
-        HUB._set(tuple(o for o in HUB.observers if o is not observer))
+        HUB._set(tuple(o for o in HUB.observers if _target(o) is not observer))
+
+
+def _remove(registered: _WeakObserver) -> None:
+    with HUB._lock:
+        HUB._set(tuple(o for o in HUB.observers if o is not registered))
 
 
 class StatementEvent:
