@@ -22,7 +22,11 @@ THIS_FILE = "test_recording.py"
 
 
 def _registered(plugin: SQLSpecPlugin) -> bool:
-    return any(getattr(o, "ref", lambda: o)() is plugin._recorder for o in HUB.observers)
+    """Whether the plugin's observer is in the statement path (registered weakly)."""
+    return any(
+        getattr(observer, "ref", None) is not None and observer.ref() is plugin._recorder
+        for observer in HUB.observers
+    )
 
 
 def test_recorded_queries_in_a_request(observed_db: ObservedDB) -> None:
