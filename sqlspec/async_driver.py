@@ -224,7 +224,7 @@ class AsyncDriver(Generic[ConnT]):
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except self.driver_errors as error:
             self._busy = False
-            raise _failed(event, self._translate(error)) from error
+            raise _failed(event, self._translate(error), error) from error
         except BaseException as error:
             _failed(event, error)
             raise
@@ -257,7 +257,7 @@ class AsyncDriver(Generic[ConnT]):
             rowcount = await self._run_many(conn, stmt.sql, rows)
         except self.driver_errors as error:
             self._busy = False
-            raise _failed(event, self._translate(error)) from error
+            raise _failed(event, self._translate(error), error) from error
         except BaseException as error:
             _failed(event, error)
             raise
@@ -406,9 +406,14 @@ class AsyncDriver(Generic[ConnT]):
         return translate(error, SQLSpecError)
 
 
-def _failed(event: StatementEvent | None, error: BaseException) -> BaseException:
-    """Report a statement's failure to its observers; returns ``error`` to raise."""
+def _failed(
+    event: StatementEvent | None, error: BaseException, cause: BaseException | None = None
+) -> BaseException:
+    """Report a statement's failure to its observers; returns ``error`` to raise (its
+    ``__cause__``, the driver's error, is set first so observers can read it)."""
     if event is not None:
+        if cause is not None:
+            error.__cause__ = cause
         event.fail(error)
     return error
 

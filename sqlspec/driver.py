@@ -281,7 +281,7 @@ class SyncDriver(Generic[ConnT]):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._failed(event, self._translate(error)) from error
+            raise self._failed(event, self._translate(error), error) from error
         except BaseException as error:
             self._failed(event, error)
             raise
@@ -314,7 +314,7 @@ class SyncDriver(Generic[ConnT]):
             cursor = self._run_many(conn, stmt.sql, rows)
             rowcount = cursor.rowcount
         except self.driver_errors as error:
-            raise self._failed(event, self._translate(error)) from error
+            raise self._failed(event, self._translate(error), error) from error
         except BaseException as error:
             self._failed(event, error)
             raise
@@ -331,7 +331,7 @@ class SyncDriver(Generic[ConnT]):
             self._begin_implicit(conn)
             self._run_script(conn, sql)
         except self.driver_errors as error:
-            raise self._failed(event, self._translate(error)) from error
+            raise self._failed(event, self._translate(error), error) from error
         except BaseException as error:
             self._failed(event, error)
             raise
@@ -390,9 +390,14 @@ class SyncDriver(Generic[ConnT]):
         return self.execute(sql, *parameters, **named).scalar_or_none()
 
     @staticmethod
-    def _failed(event: StatementEvent | None, error: BaseException) -> BaseException:
-        """Report a statement's failure to its observers; returns ``error`` to raise."""
+    def _failed(
+        event: StatementEvent | None, error: BaseException, cause: BaseException | None = None
+    ) -> BaseException:
+        """Report a statement's failure to its observers; returns ``error`` to raise (its
+        ``__cause__``, the driver's error, is set first so observers can read it)."""
         if event is not None:
+            if cause is not None:
+                error.__cause__ = cause
             event.fail(error)
         return error
 

@@ -6,9 +6,10 @@ and ``db.query.summary`` (when the statement names one table), ``db.query.text``
 written, with its placeholders; never parameter values, and not for ``execute_script``, whose
 text may hold literals), ``server.address``/``server.port`` (server databases),
 ``db.operation.batch.size`` (``execute_many``), ``db.response.returned_rows``, and on failure
-``error.type`` (the sqlspec exception class, e.g. ``UniqueViolationError``), ``db.response.
-status_code`` (the SQLSTATE when the driver gives one) and an ERROR status. The request id of
-the Flask correlation middleware is ``sqlspec.request_id``.
+``error.type`` (the sqlspec exception class, e.g. ``UniqueViolationError``),
+``db.response.status_code`` (the SQLSTATE, or SQLite's error name, when the driver gives one)
+and an ERROR status. The request id of the Flask correlation middleware is
+``sqlspec.request_id``.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class _SpanObserver:
 
 def _status_code(error: BaseException) -> str | None:
     for candidate in (error, error.__cause__):
-        for attribute in ("sqlstate", "pgcode"):
+        for attribute in ("sqlstate", "pgcode", "sqlite_errorname"):
             code = getattr(candidate, attribute, None)
             if isinstance(code, str) and code:
                 return code
