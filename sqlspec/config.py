@@ -37,6 +37,7 @@ __all__ = (
     "StatementConfig",
     "SyncDatabaseConfig",
     "SyncPool",
+    "live_configs",
 )
 
 logger = logging.getLogger("sqlspec.config")
