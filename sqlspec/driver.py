@@ -169,7 +169,8 @@ class SyncDriver(Generic[ConnT]):
         self._connection: ConnT | None = connection
         self._pool: Any = None
         self._rewrite = config.statement_config.rewrite_parameters
-        # Decided once per session: a disabled logger costs the hot path one attribute read.
+        # Decided once per session (DEBUG logging, or a slow-statement threshold): with it off
+        # and no observer registered, a statement costs two attribute reads.
         self._log = observes_statements(config)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
