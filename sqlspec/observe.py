@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from time import perf_counter
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -325,12 +325,32 @@ def caller_location() -> str | None:
     if location is not None:
         return location
     frame: FrameType | None = sys._getframe(1)
+    internal = _internal_code
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and not _is_asyncio(filename):
-            return f"{_shown_path(filename)}:{frame.f_lineno} ({frame.f_code.co_name})"
+        code = frame.f_code
+        inside = internal.get(code)
+        if inside is None:
+            if len(internal) > 8192:
+                internal.clear()
+            filename = code.co_filename
+            inside = internal[code] = filename.startswith(_PACKAGE_DIR) or _is_asyncio(filename)
+        if not inside:
+            key = (code, frame.f_lineno)
+            location = _locations.get(key)
+            if location is None:
+                if len(_locations) > 8192:
+                    _locations.clear()
+                location = _locations[key] = (
+                    f"{_shown_path(code.co_filename)}:{frame.f_lineno} ({code.co_name})"
+                )
+            return location
         frame = frame.f_back
     return None
+
+
+# Per code object: is it sqlspec's own (or asyncio's)? Per (code, line): the location shown.
+_internal_code: dict[CodeType, bool] = {}
+_locations: dict[tuple[CodeType, int], str] = {}
 
 
 def _is_asyncio(filename: str) -> bool:

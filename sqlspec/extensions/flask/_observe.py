@@ -98,6 +98,7 @@ class QueryCount:
 class _Recorded:
     session_key: str
     parameters: bool
+    database: str
 
 
 class StatementRecorder:
@@ -127,7 +128,8 @@ class StatementRecorder:
             self._configs = self._configs | frozenset(configs)
             if recorded:
                 self._apps[app] = {
-                    config: _Recorded(key, params) for config, (key, params) in recorded.items()
+                    config: _Recorded(key, params, config.describe())
+                    for config, (key, params) in recorded.items()
                 }
             self._sync()
 
@@ -192,7 +194,7 @@ class StatementRecorder:
             duration=event.ended - event.started,
             location=caller_location(),
             session_key=entry.session_key,
-            database=config.describe(),
+            database=entry.database,
             rows_affected=rows,
             error=event.error,
         )

@@ -68,29 +68,51 @@ def _describe_sql(sql: str) -> tuple[str | None, str | None]:
 
 
 class _Described:
-    __slots__ = ("collection", "name", "operation", "summary")
+    """What the spans and measurements of one statement of one config share (cached)."""
 
-    def __init__(self, sql: str, operation_kind: str, batch_size: int | None) -> None:
-        operation, collection = (
-            (None, None) if operation_kind == "execute_script" else (_describe_sql(sql))
-        )
-        if operation is not None and batch_size is not None and batch_size > 1:
+    __slots__ = ("config", "measured", "name", "operation", "started")
+
+    def __init__(self, event: StatementEvent) -> None:
+        self.config = event.config
+        target = database_target(event.config)
+        is_script = event.operation == "execute_script"
+        operation, collection = (None, None) if is_script else _describe_sql(event.sql)
+        batch = event.batch_size if event.batch_size is not None and event.batch_size > 1 else None
+        if operation is not None and batch is not None:
             operation = f"BATCH {operation}"
         self.operation = operation
-        self.collection = collection
-        self.summary = f"{operation} {collection}" if operation and collection else operation
-        self.name = self.summary
+        summary = f"{operation} {collection}" if operation and collection else operation
+        self.name = summary or (target.namespace if target.namespace is not None else target.system)
+        common: dict[str, Any] = {"db.system.name": target.system}
+        if target.namespace is not None:
+            common["db.namespace"] = target.namespace
+        if operation is not None:
+            common["db.operation.name"] = operation
+        if target.address is not None:
+            common["server.address"] = target.address
+            if target.port is not None:
+                common["server.port"] = target.port
+        self.measured = common
+        started = dict(common)
+        if collection is not None:
+            started["db.collection.name"] = collection
+        if summary is not None:
+            started["db.query.summary"] = summary
+        if not is_script:
+            started["db.query.text"] = event.sql
+        if batch is not None:
+            started["db.operation.batch.size"] = batch
+        self.started = started
 
 
-_described: dict[tuple[str, str, bool], _Described] = {}
+_described: dict[tuple[int, str, str, int | None], _Described] = {}
 
 
 def _describe(event: StatementEvent) -> _Described:
-    batch = event.batch_size is not None and event.batch_size > 1
-    key = (event.sql, event.operation, batch)
+    key = (id(event.config), event.sql, event.operation, event.batch_size)
     found = _described.get(key)
-    if found is None:
-        found = _Described(event.sql, event.operation, event.batch_size)
+    if found is None or found.config is not event.config:
+        found = _Described(event)
         if len(_described) >= 4096:
             _described.clear()
         _described[key] = found
@@ -105,44 +127,15 @@ class _SpanObserver:
         self._duration = duration
 
     def statement_started(self, event: StatementEvent) -> Any:
-        target = database_target(event.config)
         described = _describe(event)
-        attributes: dict[str, Any] = {"db.system.name": target.system}
-        if target.namespace is not None:
-            attributes["db.namespace"] = target.namespace
-        if described.operation is not None:
-            attributes["db.operation.name"] = described.operation
-        if described.collection is not None:
-            attributes["db.collection.name"] = described.collection
-        if described.summary is not None:
-            attributes["db.query.summary"] = described.summary
-        if event.operation != "execute_script":
-            attributes["db.query.text"] = event.sql
-        if target.address is not None:
-            attributes["server.address"] = target.address
-            if target.port is not None:
-                attributes["server.port"] = target.port
-        if event.batch_size is not None and event.batch_size > 1:
-            attributes["db.operation.batch.size"] = event.batch_size
+        attributes = described.started
         if event.request_id is not None:
-            attributes["sqlspec.request_id"] = event.request_id
-        name = described.name or (
-            target.namespace if target.namespace is not None else target.system
-        )
-        return self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+            attributes = {**attributes, "sqlspec.request_id": event.request_id}
+        return self._tracer.start_span(described.name, kind=SpanKind.CLIENT, attributes=attributes)
 
     def statement_finished(self, event: StatementEvent, span: Any) -> None:
-        target = database_target(event.config)
-        measured: dict[str, Any] = {"db.system.name": target.system}
-        if target.namespace is not None:
-            measured["db.namespace"] = target.namespace
-        operation = _describe(event).operation
-        if operation is not None:
-            measured["db.operation.name"] = operation
-        if target.address is not None:
-            measured["server.address"] = target.address
-            if target.port is not None:
-                measured["server.port"] = target.port
+        described = _describe(event)
+        measured = described.measured
         error = event.error
         if span is not None:
             if event.returned_rows is not None:
@@ -157,7 +150,7 @@ class _SpanObserver:
                 span.set_status(Status(StatusCode.ERROR, error_type))
             span.end()
         if error is not None:
-            measured["error.type"] = type(error).__qualname__
+            measured = {**measured, "error.type": type(error).__qualname__}
             code = _status_code(error)
             if code is not None:
                 measured["db.response.status_code"] = code
