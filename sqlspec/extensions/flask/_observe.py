@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, has_app_context
 from flask.globals import app_ctx
@@ -37,8 +37,7 @@ def new_request_id(given: str | None) -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedQuery:
+class RecordedQuery(NamedTuple):
     """One statement run in an app context, as ``plugin.get_recorded_queries()`` returns it.
 
     ``statement`` is the SQL as written; ``parameters`` the bound values only with
