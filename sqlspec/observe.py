@@ -83,12 +83,15 @@ class _Hub:
     __slots__ = ("_lock", "observers", "wants_location", "wants_parameters")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: a weakly registered observer collected while the lock is held (the
+        # garbage collector runs inside any allocation) unregisters itself in the same thread.
+        self._lock = threading.RLock()
         self.observers: tuple[StatementObserver, ...] = ()
         self.wants_parameters = False
         self.wants_location = False
 
     def _set(self, observers: tuple[StatementObserver, ...]) -> None:
+        observers = tuple(o for o in observers if not _is_dead(o))
         self.wants_parameters = any(getattr(o, "wants_parameters", False) for o in observers)
         self.wants_location = any(getattr(o, "wants_location", False) for o in observers)
         self.observers = observers
@@ -122,12 +125,19 @@ class _WeakObserver:
 
     def statement_started(self, event: StatementEvent) -> Any:
         observer = self.ref()
-        return None if observer is None else observer.statement_started(event)
+        if observer is None:  # collected, and its callback lost a race: leave now
+            _remove(self)
+            return None
+        return observer.statement_started(event)
 
     def statement_finished(self, event: StatementEvent, token: Any) -> None:
         observer = self.ref()
         if observer is not None:
             observer.statement_finished(event, token)
+
+
+def _is_dead(registered: Any) -> bool:
+    return isinstance(registered, _WeakObserver) and registered.ref() is None
 
 
 def _target(registered: Any) -> Any:

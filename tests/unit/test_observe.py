@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,26 @@ def test_a_weak_observer_goes_away_with_its_owner() -> None:
     del observer
     gc.collect()
     assert len(HUB.observers) == before
+
+
+def test_an_observer_collected_while_the_registry_is_locked_does_not_deadlock() -> None:
+    # The garbage collector may run inside any allocation, also while the registry's lock is
+    # held; the collected observer's callback then unregisters it in that same thread.
+    gc.collect()
+    observer = Keeper()
+    observer.cycle = observer  # type: ignore[attr-defined]  # only the cycle collector frees it
+    add_observer(observer, weak=True)
+    del observer
+    done = threading.Event()
+
+    def collect_under_the_lock() -> None:
+        with HUB._lock:
+            gc.collect()
+        done.set()
+
+    threading.Thread(target=collect_under_the_lock, daemon=True).start()
+    assert done.wait(10), "the registry deadlocked"
+    assert not [o for o in HUB.observers if hasattr(o, "ref") and o.ref() is None]
 
 
 def test_nothing_registered_means_no_event(
