@@ -96,7 +96,7 @@ fi
 section "Python environment (.venv)"
 
 source scripts/_venv.sh
-venv_install dev -e ".[aiosqlite,duckdb,psycopg,asyncpg,asyncmy,flask,msgspec,pydantic,attrs]" \
+venv_install dev -e ".[aiosqlite,duckdb,psycopg,asyncpg,asyncmy,flask,msgspec,pydantic,attrs,opentelemetry,debugtoolbar]" \
     --group dev
 
 # ----------------------------------------------------------------------------- checks

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
@@ -27,12 +26,12 @@ from sqlspec.driver import (
     SessionConnection,
     collect_parameters,
     column_names,
-    log_statement,
     lone_none_as_null,
     lost_connection_error,
-    statement_logger,
+    report_failure,
 )
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
+from sqlspec.observe import HUB, begin_statement, observes_statements
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
@@ -112,7 +111,7 @@ class AsyncDriver(Generic[ConnT]):
             "this session is closed or was never opened: use it inside `async with "
             "config.provide_session() as session:`"
         )
-        self._log = statement_logger.isEnabledFor(logging.DEBUG)
+        self._log = observes_statements(config)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
         self._wrote = False
@@ -236,7 +235,9 @@ class AsyncDriver(Generic[ConnT]):
         conn = self._connection
         if conn is None or self._busy:
             conn = await self._usable_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute", sql, params) if self._log or HUB.observers else None
+        )
         self._busy = True
         try:
             await self._begin_implicit(conn)
@@ -245,16 +246,20 @@ class AsyncDriver(Generic[ConnT]):
             self._busy = False
             if self._fresh and await self._reconnected(error, conn):
                 return await self.execute(sql, *parameters, schema_type=schema_type, **named)
-            raise await self._failed(error, sql) from error
+            raise report_failure(event, await self._failed(error, sql), error) from error
         except UnbindableValue as error:
             self._busy = False
-            raise error.data_error(stmt) from error.__cause__
+            cause = error.__cause__
+            raise report_failure(event, error.data_error(stmt), cause) from cause
+        except BaseException as error:
+            report_failure(event, error)
+            raise
         self._busy = False
         self._fresh = False
         if stmt.writes:
             self._wrote = True
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish(rowcount, len(raw_rows) if description else None)
         if not description:
             return SQLResult(sql, [], (), rowcount, last_id)
         names = column_names(description)
@@ -272,7 +277,9 @@ class AsyncDriver(Generic[ConnT]):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
+        )
         while True:
             self._busy = True
             try:
@@ -284,16 +291,20 @@ class AsyncDriver(Generic[ConnT]):
                 if self._fresh and await self._reconnected(error, conn):
                     conn = self._open_connection()
                     continue
-                raise await self._failed(error, sql) from error
+                raise report_failure(event, await self._failed(error, sql), error) from error
             except UnbindableValue as error:
                 self._busy = False
-                raise error.data_error(stmt) from error.__cause__
+                cause = error.__cause__
+                raise report_failure(event, error.data_error(stmt), cause) from cause
+            except BaseException as error:
+                report_failure(event, error)
+                raise
         self._busy = False
         self._fresh = False
         if stmt.writes:
             self._wrote = True
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish(rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     async def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
@@ -301,9 +312,9 @@ class AsyncDriver(Generic[ConnT]):
         transaction; ``transaction=False`` runs them outside any transaction (see
         :meth:`SyncDriver.execute_script <sqlspec.driver.SyncDriver.execute_script>`)."""
         conn = await self._usable_connection()
-        started = perf_counter() if self._log else 0.0
         if not transaction and self._in_transaction(conn):
             raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
+        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
         while True:
             self._busy = True
             try:
@@ -318,12 +329,15 @@ class AsyncDriver(Generic[ConnT]):
                 if self._fresh and await self._reconnected(error, conn):
                     conn = self._open_connection()
                     continue
-                raise await self._failed(error, sql) from error
+                raise report_failure(event, await self._failed(error, sql), error) from error
+            except BaseException as error:
+                report_failure(event, error)
+                raise
         self._busy = False
         self._fresh = False
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish()
 
     @overload
     async def select(

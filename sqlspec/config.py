@@ -42,6 +42,7 @@ __all__ = (
     "StatementConfig",
     "SyncDatabaseConfig",
     "SyncPool",
+    "live_configs",
 )
 
 logger = logging.getLogger("sqlspec.config")
@@ -71,6 +72,16 @@ class FlaskConfig(TypedDict):
     """Further status codes that commit."""
     extra_rollback_statuses: NotRequired[set[int]]
     """Further status codes that roll back."""
+    record_queries: NotRequired[bool]
+    """Record this database's statements for ``plugin.get_recorded_queries()`` and the Debug
+    Toolbar panel; default: on when ``app.debug`` or ``app.testing`` is set at ``init_app``."""
+    record_parameters: NotRequired[bool]
+    """Keep parameter values on recorded queries (default ``False``: never recorded)."""
+    enable_correlation_middleware: NotRequired[bool]
+    """Take a request id from the request header (a new one when absent), return it on the
+    response and put it on statement log records and spans (default ``False``)."""
+    correlation_header: NotRequired[str]
+    """The request id header of the correlation middleware; default ``"X-Request-ID"``."""
 
 
 #: The extensions that read settings from ``extension_config[<name>]``, each with the TypedDict
@@ -115,13 +126,29 @@ class MigrationConfig(TypedDict):
 
 @dataclass(frozen=True)
 class StatementConfig:
-    """How statements are prepared.
+    """How statements are prepared and watched.
 
     ``rewrite_parameters=False`` sends SQL text and parameters to the driver untouched: the escape
     hatch for SQL whose operators look like placeholders (PostgreSQL's ``?`` jsonb operators).
+
+    ``slow_query_ms=N`` logs every statement that takes N milliseconds or more at WARNING on the
+    ``sqlspec.statements`` logger, with its duration, database and Flask endpoint (never
+    parameter values). A value that is not a positive number raises
+    :class:`~sqlspec.exceptions.ImproperConfigurationError`.
     """
 
     rewrite_parameters: bool = True
+    slow_query_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        slow = self.slow_query_ms
+        if slow is not None and (
+            isinstance(slow, bool) or not isinstance(slow, int | float) or not slow > 0
+        ):
+            raise ImproperConfigurationError(
+                f"StatementConfig: slow_query_ms must be a positive number of milliseconds "
+                f"(or None to turn the slow-statement log off), got {slow!r}"
+            )
 
 
 class SyncPool(Protocol[ConnT]):
@@ -152,6 +179,11 @@ def _forget_pools_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
+def live_configs() -> list[DatabaseConfig]:
+    """Every configuration object still alive in this process (for metrics of all pools)."""
+    return list(_live_configs)
 
 
 class DatabaseConfig:

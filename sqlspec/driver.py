@@ -9,9 +9,7 @@ adapter fills in the few hooks that differ (see :class:`SyncDriver`'s ``_`` meth
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterable, Mapping, Sequence
-from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
@@ -26,6 +24,9 @@ from sqlspec.exceptions import (
     StatementTimeoutError,
     TransactionError,
 )
+from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
+from sqlspec.observe import log_statement as log_statement
+from sqlspec.observe import statement_logger as statement_logger
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
@@ -38,21 +39,7 @@ __all__ = ("SessionConnection", "SyncDriver")
 
 ConnT = TypeVar("ConnT")
 SchemaT = TypeVar("SchemaT")
-
-#: Statements are logged here at DEBUG level (SQL text, duration, caller context; never values).
-statement_logger = logging.getLogger("sqlspec.statements")
-
-
-def log_statement(config: Any, context: str | None, sql: str, started: float) -> None:
-    """Log one statement with its duration and context (e.g. the Flask endpoint)."""
-    statement_logger.debug(
-        "%s [%s] %.3f ms: %s",
-        config.describe(),
-        context or "-",
-        (perf_counter() - started) * 1000,
-        " ".join(sql.split()),
-        extra={"sqlspec_context": context},
-    )
+ErrorT = TypeVar("ErrorT", bound=BaseException)
 
 
 class Cursor(Protocol):
@@ -166,6 +153,18 @@ def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
     return names
 
 
+def report_failure(
+    event: StatementEvent | None, error: ErrorT, cause: BaseException | None = None
+) -> ErrorT:
+    """Report a statement's failure to its observers; returns ``error`` to raise (its
+    ``__cause__``, the driver's error, is set first so observers can read it)."""
+    if event is not None:
+        if cause is not None:
+            error.__cause__ = cause
+        event.fail(error)
+    return error
+
+
 class SessionConnection:
     """A session's connection as handed to users: ``commit()``/``rollback()`` end the session's
     transaction; every other attribute is the driver connection's own."""
@@ -233,8 +232,9 @@ class SyncDriver(Generic[ConnT]):
         self._connection: ConnT | None = connection
         self._pool: Any = None
         self._rewrite = config.statement_config.rewrite_parameters
-        # Decided once per session: a disabled logger costs the hot path one attribute read.
-        self._log = statement_logger.isEnabledFor(logging.DEBUG)
+        # Decided once per session (DEBUG logging, or a slow-statement threshold): with it off
+        # and no observer registered, a statement costs two attribute reads.
+        self._log = observes_statements(config)
         #: A label put on logged statements (the Flask extension sets the endpoint).
         self.log_context: str | None = None
         self._wrote = False
@@ -343,7 +343,9 @@ class SyncDriver(Generic[ConnT]):
         conn = self._connection
         if conn is None:
             conn = self._open_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute", sql, params) if self._log or HUB.observers else None
+        )
         try:
             self._begin_implicit(conn)
             cursor = self._run(conn, stmt.sql, params)
@@ -354,14 +356,18 @@ class SyncDriver(Generic[ConnT]):
         except self.driver_errors as error:
             if self._fresh and self._reconnected(error, conn):
                 return self.execute(sql, *parameters, schema_type=schema_type, **named)
-            raise self._failed(error, sql) from error
+            raise report_failure(event, self._failed(error, sql), error) from error
         except UnbindableValue as error:
-            raise error.data_error(stmt) from error.__cause__
+            cause = error.__cause__
+            raise report_failure(event, error.data_error(stmt), cause) from cause
+        except BaseException as error:
+            report_failure(event, error)
+            raise
         self._fresh = False
         if stmt.writes:
             self._wrote = True
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish(rowcount, None if names is None else len(raw_rows))
         if names is None:
             return SQLResult(sql, [], (), rowcount, self._last_inserted_id(cursor))
         rows: list[Any] = [dict(zip(names, row)) for row in raw_rows]  # noqa: B905 (hot path)
@@ -381,7 +387,9 @@ class SyncDriver(Generic[ConnT]):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
-        started = perf_counter() if self._log else 0.0
+        event = (
+            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
+        )
         while True:
             try:
                 self._begin_implicit(conn)
@@ -392,14 +400,18 @@ class SyncDriver(Generic[ConnT]):
                 if self._fresh and self._reconnected(error, conn):
                     conn = self._open_connection()
                     continue
-                raise self._failed(error, sql) from error
+                raise report_failure(event, self._failed(error, sql), error) from error
             except UnbindableValue as error:
-                raise error.data_error(stmt) from error.__cause__
+                cause = error.__cause__
+                raise report_failure(event, error.data_error(stmt), cause) from cause
+            except BaseException as error:
+                report_failure(event, error)
+                raise
         self._fresh = False
         if stmt.writes:
             self._wrote = True
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish(rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
@@ -414,7 +426,7 @@ class SyncDriver(Generic[ConnT]):
         transaction, so give it such statements one at a time.
         """
         conn = self._open_connection()
-        started = perf_counter() if self._log else 0.0
+        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
         while True:
             try:
                 if transaction:
@@ -429,11 +441,14 @@ class SyncDriver(Generic[ConnT]):
                 if self._fresh and self._reconnected(error, conn):
                     conn = self._open_connection()
                     continue
-                raise self._failed(error, sql) from error
+                raise report_failure(event, self._failed(error, sql), error) from error
+            except BaseException as error:
+                report_failure(event, error)
+                raise
         self._fresh = False
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
-        if started:
-            log_statement(self.config, self.log_context, sql, started)
+        if event is not None:
+            event.finish()
 
     @overload
     def select(

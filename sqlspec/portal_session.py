@@ -15,6 +15,7 @@ from typing import Any, TypeVar, overload
 from sqlspec.async_driver import RECOVERY_TIMEOUT, AsyncDriver, view_of
 from sqlspec.driver import CLOSED_SESSION_MESSAGE, SessionConnection
 from sqlspec.exceptions import PortalTimeoutError
+from sqlspec.observe import HUB, mark_caller, unmark_caller
 from sqlspec.portal import Portal, get_portal
 from sqlspec.result import SQLResult
 
@@ -68,10 +69,16 @@ class PortalSession:
         self._session.log_context = value
 
     def _run(self, coro: Any, what: str) -> Any:
+        # The portal runs the call in a copy of this thread's context; observers also want the
+        # caller's source location, which the portal thread's stack does not show.
+        mark = mark_caller() if HUB.wants_location else None
         try:
             return self._call(coro, self._timeout, what)
         except PortalTimeoutError as error:
             raise self._after_timeout(error, what) from error
+        finally:
+            if mark is not None:
+                unmark_caller(mark)
 
     def _after_timeout(self, error: PortalTimeoutError, what: str) -> PortalTimeoutError:
         """Roll back (or discard) the connection the timed-out operation left behind."""

@@ -68,6 +68,12 @@ def test_bench_flask_postgres(postgres_server: PostgresServer) -> None:
     assert _ratio_rows(output, "S4"), output
 
 
+def test_bench_observe() -> None:
+    output = _run("bench_observe.py", "--quick")
+    for label in ("recording on", "count_queries", "otel instrumented"):
+        assert _ratio_rows(output, label), output
+
+
 @pytest.mark.postgres
 def test_bench_portal(postgres_server: PostgresServer) -> None:
     output = _run("bench_portal.py", "--pg", postgres_server.dsn, "--repeats", "2", "--ops", "50")

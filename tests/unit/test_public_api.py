@@ -25,6 +25,9 @@ PUBLIC_MODULES = [
     "sqlspec.adapters.asyncpg",
     "sqlspec.adapters.asyncmy",
     "sqlspec.extensions.flask",
+    "sqlspec.extensions.flask.debugtoolbar",
+    "sqlspec.extensions.opentelemetry",
+    "sqlspec.observe",
 ]
 
 
@@ -49,6 +52,10 @@ def test_every_name_in_all_exists(module_name: str) -> None:
         ("sqlspec.adapters.asyncpg", "AsyncpgConfig"),
         ("sqlspec.adapters.aiosqlite", "AiosqliteConfig"),
         ("sqlspec.adapters.asyncmy", "AsyncmyConfig"),
+        ("sqlspec.extensions.flask", "RecordedQuery"),
+        ("sqlspec.extensions.flask", "QueryCount"),
+        ("sqlspec.extensions.flask.debugtoolbar", "SQLSpecPanel"),
+        ("sqlspec.extensions.opentelemetry", "SQLSpecInstrumentor"),
     ],
 )
 def test_guide_import_paths(module_name: str, name: str) -> None:

@@ -4,7 +4,8 @@
 """
 
 from sqlspec.config import FlaskConfig
+from sqlspec.extensions.flask._observe import QueryCount, RecordedQuery
 from sqlspec.extensions.flask._plugin import SQLSpecPlugin
 from sqlspec.extensions.flask._state import DatabaseState
 
-__all__ = ("DatabaseState", "FlaskConfig", "SQLSpecPlugin")
+__all__ = ("DatabaseState", "FlaskConfig", "QueryCount", "RecordedQuery", "SQLSpecPlugin")

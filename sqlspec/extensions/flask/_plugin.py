@@ -14,11 +14,18 @@ from flask.ctx import AppContext
 from flask.globals import app_ctx
 
 from sqlspec.base import SQLSpec
-from sqlspec.driver import statement_logger
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.extensions.flask._cli import sqlspec_cli
+from sqlspec.extensions.flask._observe import (
+    RECORDED,
+    QueryCount,
+    RecordedQuery,
+    StatementRecorder,
+    new_request_id,
+)
 from sqlspec.extensions.flask._state import DatabaseState, build_states
 from sqlspec.migrations import Migrations
+from sqlspec.observe import observes_statements, request_id
 from sqlspec.portal import get_portal
 from sqlspec.protocols import SessionConnectionProtocol, SyncSession
 from sqlspec.retry import CONFLICT_ERRORS, RetryPolicy, conflict_retrier
@@ -29,6 +36,7 @@ __all__ = ("SQLSpecPlugin",)
 logger = logging.getLogger("sqlspec.flask")
 
 _CONTEXT = "_sqlspec"
+_REQUEST_ID_TOKEN = "_sqlspec_request_id_token"
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -75,6 +83,8 @@ class SQLSpecPlugin:
     def __init__(self, sqlspec: SQLSpec, app: Flask | None = None) -> None:
         self._sqlspec = sqlspec
         self._states_by_app: dict[Flask, dict[str, DatabaseState]] = {}
+        self._recorder = StatementRecorder()
+        self._correlation_headers: dict[Flask, str] = {}
         if app is not None:
             self.init_app(app)
 
@@ -106,6 +116,31 @@ class SQLSpecPlugin:
         app.after_request_funcs.setdefault(None, []).insert(0, self._after_request)
         app.teardown_appcontext_funcs.insert(0, self._teardown_appcontext)
         app.cli.add_command(sqlspec_cli)
+        self._init_observation(app, states)
+
+    def _init_observation(self, app: Flask, states: dict[str, DatabaseState]) -> None:
+        debugging = app.debug or app.testing
+        recorded = {
+            state.config: (state.session_key, state.record_parameters)
+            for state in states.values()
+            if (debugging if state.record_queries is None else state.record_queries)
+        }
+        self._recorder.add_app(app, [state.config for state in states.values()], recorded)
+        correlated = [s for s in states.values() if s.enable_correlation_middleware]
+        if not correlated:
+            return
+        headers = {state.correlation_header.lower() for state in correlated}
+        if len(headers) > 1:
+            raise ImproperConfigurationError(
+                "SQLSpecPlugin: the configs enabling the correlation middleware name different "
+                f"correlation_header values ({', '.join(sorted(headers))}); one app has one "
+                "request id header"
+            )
+        self._correlation_headers[app] = correlated[0].correlation_header
+        # First in line, so the app's own before_request hooks already log with the id.
+        app.before_request_funcs.setdefault(None, []).insert(0, self._start_correlation)
+        app.after_request_funcs.setdefault(None, []).append(self._answer_correlation)
+        app.teardown_request_funcs.setdefault(None, []).append(self._end_correlation)
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -181,7 +216,7 @@ class SQLSpecPlugin:
             session.__enter__()
             context.sessions[state.session_key] = session
             namespace[state.connection_key] = session.connection
-            if statement_logger.isEnabledFor(logging.DEBUG) and has_request_context():
+            if observes_statements(state.config) and has_request_context():
                 session.log_context = request.endpoint
         return session  # type: ignore[no-any-return]
 
@@ -242,6 +277,26 @@ class SQLSpecPlugin:
                 session.close()  # rolls back anything uncommitted, returns the connection
             except Exception:
                 logger.exception("could not release session %r", key)
+
+    def _start_correlation(self) -> None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        header = self._correlation_headers[app]
+        value = new_request_id(request.headers.get(header))
+        namespace = _app_context().g.__dict__
+        namespace["sqlspec_request_id"] = value
+        namespace[_REQUEST_ID_TOKEN] = request_id.set(value)
+
+    def _answer_correlation(self, response: Response) -> Response:
+        value = _app_context().g.__dict__.get("sqlspec_request_id")
+        if value is not None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            response.headers[self._correlation_headers[app]] = value
+        return response
+
+    def _end_correlation(self, exception: BaseException | None) -> None:
+        token = _app_context().g.__dict__.pop(_REQUEST_ID_TOKEN, None)
+        if token is not None:
+            request_id.reset(token)
 
     @staticmethod
     def _log_discarded_writes(key: str, status: int, after_failed_commit: bool) -> None:
@@ -388,6 +443,51 @@ class SQLSpecPlugin:
         else:
             app = next(iter(self._states_by_app))
         return Migrations(state.config, root=app.root_path)
+
+    def get_recorded_queries(self) -> list[RecordedQuery]:
+        """The statements run so far in the current app context (request, CLI command, test)
+        by any session of this plugin's recorded databases, in the order they finished.
+
+        Recording is the Flask key ``"record_queries"`` (default: on when ``app.debug`` or
+        ``app.testing`` is set at ``init_app``); with it off the list is empty. Parameter
+        values are kept only with ``"record_parameters": True``. Raises
+        :class:`~sqlspec.exceptions.SQLSpecError` outside an app context.
+        """
+        return list(_app_context().g.__dict__.get(RECORDED, ()))
+
+    @contextmanager
+    def count_queries(self) -> Iterator[QueryCount]:
+        """Count the statements any session of this plugin runs inside the block, in any
+        thread: ``with plugin.count_queries() as counted: ...; assert counted.count <= 3,
+        counted`` (the message lists the statements). Blocks may nest and overlap; each
+        counts what finished while it was open."""
+        counter = self._recorder.open_counter()
+        try:
+            yield counter
+        finally:
+            self._recorder.close_counter(counter)
+
+    def shutdown(self) -> None:
+        """Close the pools of every database of this plugin and stop the portal if one of
+        them is async (a later request opens new pools and restarts it). Stops recording and
+        counting. Every pool is tried; the first error is raised afterwards."""
+        self._recorder.stop()
+        configs = {
+            id(state.config): state.config
+            for states in self._states_by_app.values()
+            for state in states.values()
+        }
+        failure: BaseException | None = None
+        for config in configs.values():
+            try:
+                config.close_pool()  # type: ignore[attr-defined]
+            except Exception as error:
+                logger.exception("could not close the pool of %s", config.describe())
+                failure = failure or error
+        if any(config.is_async for config in configs.values()):
+            get_portal().stop()
+        if failure is not None:
+            raise failure
 
     @contextmanager
     def isolated(self) -> Iterator[None]:

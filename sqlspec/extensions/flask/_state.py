@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,10 @@ __all__ = ("COMMIT_MODES", "DatabaseState", "build_states")
 
 COMMIT_MODES = ("manual", "autocommit", "autocommit_include_redirect")
 _FLASK_KEYS = settings_keys(FlaskConfig)
+_BOOLEAN_KEYS = ("record_queries", "record_parameters", "enable_correlation_middleware")
+#: The request id header of the correlation middleware unless ``correlation_header`` says.
+DEFAULT_CORRELATION_HEADER = "X-Request-ID"
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 # Statuses that commit in each automatic mode, as a half-open range.
 _COMMIT_RANGES = {"autocommit": (200, 300), "autocommit_include_redirect": (200, 400)}
 
@@ -29,6 +34,11 @@ class DatabaseState:
     extra_rollback_statuses: frozenset[int]
     #: Every status that commits, worked out once; ``None`` in manual mode.
     commit_statuses: frozenset[int] | None
+    #: ``record_queries`` as given; ``None``: decided by ``app.debug``/``app.testing``.
+    record_queries: bool | None = None
+    record_parameters: bool = False
+    enable_correlation_middleware: bool = False
+    correlation_header: str = DEFAULT_CORRELATION_HEADER
 
     @property
     def autocommits(self) -> bool:
@@ -123,6 +133,17 @@ def _state_for(config: DatabaseConfig) -> DatabaseState:
     if commit_mode != "manual":
         low, high = _COMMIT_RANGES[commit_mode]
         commit_statuses = (frozenset(range(low, high)) | extra_commit) - extra_rollback
+    for name in _BOOLEAN_KEYS:
+        if name in settings and not isinstance(settings[name], bool):
+            raise ImproperConfigurationError(
+                f"{where}: {name} must be True or False, got {settings[name]!r}"
+            )
+    header = settings.get("correlation_header", DEFAULT_CORRELATION_HEADER)
+    if not isinstance(header, str) or not _HEADER_NAME.fullmatch(header):
+        raise ImproperConfigurationError(
+            f"{where}: correlation_header must be an HTTP header name such as "
+            f"'X-Request-ID', got {header!r}"
+        )
     return DatabaseState(
         config=config,
         session_key=session_key,
@@ -131,6 +152,10 @@ def _state_for(config: DatabaseConfig) -> DatabaseState:
         extra_commit_statuses=extra_commit,
         extra_rollback_statuses=extra_rollback,
         commit_statuses=commit_statuses,
+        record_queries=settings.get("record_queries"),
+        record_parameters=settings.get("record_parameters", False),
+        enable_correlation_middleware=settings.get("enable_correlation_middleware", False),
+        correlation_header=header,
     )
 
 
