@@ -48,11 +48,13 @@ app.cli.add_command(add_user_command)
 if __name__ == "__main__":
     runner = app.test_cli_runner()
     first = runner.invoke(args=["sqlspec", "upgrade"])
-    assert first.exit_code == 0 and "0001" in first.output, first.output
+    assert first.exit_code == 0, first.output
+    assert "0001" in first.output, first.output
     again = runner.invoke(args=["sqlspec", "upgrade"])
     assert again.exit_code == 0, again.output
     added = runner.invoke(args=["add-user", "ada@example.com"])
-    assert added.exit_code == 0 and "added" in added.output, added.output
+    assert added.exit_code == 0, added.output
+    assert "added" in added.output, added.output
     with app.app_context():
         db = app.sqlspec_plugin.get_session()
         assert db.select_value(sqlspec.get_sql("count_users")) == 1
