@@ -139,6 +139,10 @@ def test_the_known_flask_keys_are_those_of_flask_config() -> None:
         "commit_mode": "autocommit",
         "extra_commit_statuses": {202},
         "extra_rollback_statuses": {409},
+        "record_queries": True,
+        "record_parameters": False,
+        "enable_correlation_middleware": True,
+        "correlation_header": "X-Correlation-ID",
     }
     assert set(every_key) == set(FlaskConfig.__annotations__)
     SqliteConfig(extension_config={"flask": every_key})
