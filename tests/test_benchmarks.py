@@ -79,3 +79,13 @@ def test_bench_portal(postgres_server: PostgresServer) -> None:
     output = _run("bench_portal.py", "--pg", postgres_server.dsn, "--repeats", "2", "--ops", "50")
     for driver in ("asyncpg", "aiosqlite"):
         assert re.search(rf"^{driver}\s+\d+\.\d+x", output, re.MULTILINE), output
+
+
+@pytest.mark.postgres
+def test_bench_roundtrips(postgres_server: PostgresServer) -> None:
+    output = _run(
+        "bench_roundtrips.py", "--pg", postgres_server.conninfo, "--requests", "20", "--rounds", "1"
+    )
+    trips = dict(re.findall(r"^(raw|ours)\s+(\d+\.\d+)", output, re.MULTILINE))
+    assert set(trips) == {"raw", "ours"}, output
+    assert float(trips["ours"]) < float(trips["raw"]), output  # BEGIN rides with the SELECT
