@@ -55,10 +55,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
@@ -203,6 +203,24 @@ def _make_tempdir(prefix: str, owner: pwd.struct_passwd | None) -> Path:
     if owner is not None:
         os.chown(path, owner.pw_uid, owner.pw_gid)
     return path
+
+
+def _await_start(
+    server: Any, name: str, port: int, ready: Callable[[int, float], bool]
+) -> str | None:
+    """Wait for ``server.process`` to be ``ready`` on ``port``: None once it is, else what went
+    wrong (it exited, or did not answer within ``START_TIMEOUT``; then it is killed)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        status = server.process.poll()
+        if status is not None:
+            server.process = None
+            return f"{name} exited with status {status} during start-up (port {port})"
+        if ready(port, deadline):
+            return None
+        time.sleep(0.05)
+    server._kill()
+    return f"{name} did not accept connections on port {port} within {START_TIMEOUT}s"
 
 
 def _wait_for_tcp(port: int, deadline: float) -> bool:
@@ -595,17 +613,7 @@ class _PgBouncerInstance:
                 group=owner.pw_gid if owner else None,
                 extra_groups=[] if owner else None,
             )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            status = self.process.poll()
-            if status is not None:
-                self.process = None
-                return f"pgbouncer exited with status {status} during start-up (port {port})"
-            if _pgbouncer_ready(port, deadline):
-                return None
-            time.sleep(0.05)
-        self._kill()
-        return f"pgbouncer did not accept connections on port {port} within {START_TIMEOUT}s"
+        return _await_start(self, "pgbouncer", port, _pgbouncer_ready)
 
     def _kill(self) -> None:
         process, self.process = self.process, None
@@ -780,17 +788,7 @@ class _MariaDBInstance:
             self.process = subprocess.Popen(
                 cmd, cwd=self.root, stdin=subprocess.DEVNULL, stdout=out, stderr=out
             )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            status = self.process.poll()
-            if status is not None:
-                self.process = None
-                return f"mariadbd exited with status {status} during start-up (port {port})"
-            if _wait_for_tcp(port, deadline):
-                return None
-            time.sleep(0.05)
-        self._kill()
-        return f"mariadbd did not accept TCP connections on port {port} within {START_TIMEOUT}s"
+        return _await_start(self, "mariadbd", port, _wait_for_tcp)
 
     def _kill(self) -> None:
         process, self.process = self.process, None
