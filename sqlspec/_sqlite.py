@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
+from typing import Any, ClassVar
 
+from sqlspec._timeouts import statement_timeout
 from sqlspec._values import UnbindableValue, locate, locate_in_rows
 from sqlspec.config import DatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError
@@ -58,6 +60,45 @@ def session_settings(config: DatabaseConfig) -> tuple[tuple[str, ...], str]:
         raise ImproperConfigurationError(f"{name}: max_size must be at least 1")
     statements = tuple(f"PRAGMA {key} = {value}" for key, value in pragmas.items())
     return statements, "BEGIN" if mode == "DEFERRED" else f"BEGIN {mode}"
+
+
+class SqliteSettings(DatabaseConfig):
+    """The configuration the sqlite and aiosqlite configs share: pool and feature keys, their
+    validation, and the pool's options; each names its :attr:`timed_driver`."""
+
+    file_database = True
+    pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
+    feature_keys = frozenset({"pragmas", "transaction_mode", "statement_timeout"})
+    driver_type: ClassVar[type[Any]]
+    #: The session class when ``statement_timeout`` is set (only those pay for arming it).
+    timed_driver: ClassVar[type[Any]]
+    pragmas: tuple[str, ...]
+    begin_statement: str
+    statement_timeout: float | None
+
+    def _validate(self) -> None:
+        self.pool_config.setdefault("database", ":memory:")
+        #: The pragmas run on every new connection, and the statement sessions begin with.
+        self.pragmas, self.begin_statement = session_settings(self)
+        #: Seconds a statement may run (``None``: no limit).
+        self.statement_timeout = statement_timeout(self)
+        if self.statement_timeout is not None:
+            self.driver_type = self.timed_driver  # type: ignore[misc]
+
+    @property
+    def is_memory(self) -> bool:
+        """Whether the database is ``":memory:"`` (one in-memory database per config)."""
+        return is_memory_database(self.pool_config["database"])
+
+    def _pool_options(self, reset: Callable[..., Any], close: Callable[..., Any]) -> dict[str, Any]:
+        return {
+            "max_size": self.max_pool_size(),
+            "min_size": int(self._setting("min_size", 0)),
+            "timeout": float(self._setting("acquire_timeout", 30.0)),
+            "reset": reset,
+            "close": close,
+            "name": self.describe(),
+        }
 
 
 def is_memory_database(database: object) -> bool:

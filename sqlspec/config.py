@@ -255,6 +255,10 @@ class DatabaseConfig:
     def _setting(self, key: str, default: Any) -> Any:
         return self.pool_config.get(key, default)
 
+    def max_pool_size(self) -> int:
+        """The most connections the pool holds: ``pool_config["max_size"]``, 10 by default."""
+        return int(self._setting("max_size", 10))
+
     def _connect_kwargs(self) -> dict[str, Any]:
         return {k: v for k, v in self.pool_config.items() if k in self.connection_keys}
 
@@ -326,9 +330,6 @@ class SyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         if pool is None:
             return PoolStats(0, 0, 0, 0, self.max_pool_size())
         return pool.stats()  # type: ignore[no-any-return]
-
-    def max_pool_size(self) -> int:
-        raise NotImplementedError
 
     def provide_session(self) -> DriverT:
         """A session; use it as a context manager to borrow and return its connection."""
@@ -545,9 +546,6 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         if pool is None:
             return PoolStats(0, 0, 0, 0, self.max_pool_size())
         return pool.stats()  # type: ignore[no-any-return]
-
-    def max_pool_size(self) -> int:
-        raise NotImplementedError
 
     async def _create_pool(self) -> AsyncPool[ConnT]:
         raise NotImplementedError

@@ -19,14 +19,12 @@ from sqlspec._optional import driver_import
 from sqlspec._sqlite import (
     BIND_ERRORS,
     VARIABLE_LIMIT,
+    SqliteSettings,
     busy_retry_delays,
     find_unbindable,
     is_busy,
-    is_memory_database,
-    session_settings,
     split_script,
 )
-from sqlspec._timeouts import statement_timeout
 from sqlspec._values import refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
@@ -181,7 +179,8 @@ class _AnchoredPool(AsyncConnectionPool[Connection]):
 
 
 class AiosqliteConfig(
-    AsyncDatabaseConfig[Connection, AsyncConnectionPool[Connection], AiosqliteDriver]
+    SqliteSettings,
+    AsyncDatabaseConfig[Connection, AsyncConnectionPool[Connection], AiosqliteDriver],
 ):
     """Configuration of a SQLite database used through ``aiosqlite``.
 
@@ -204,29 +203,10 @@ class AiosqliteConfig(
     """
 
     driver_type = AiosqliteDriver
-    file_database = True
     connection_keys = frozenset(
         {"database", "timeout", "detect_types", "cached_statements", "uri", "iter_chunk_size"}
     )
-    pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
-    feature_keys = frozenset({"pragmas", "transaction_mode", "statement_timeout"})
-
-    def _validate(self) -> None:
-        self.pool_config.setdefault("database", ":memory:")
-        #: The pragmas run on every new connection, and the statement sessions begin with.
-        self.pragmas, self.begin_statement = session_settings(self)
-        #: Seconds a statement may run (``None``: no limit).
-        self.statement_timeout = statement_timeout(self)
-        if self.statement_timeout is not None:
-            # Only sessions of a config with a limit pay for arming it.
-            self.driver_type = TimedAiosqliteDriver  # type: ignore[misc]
-
-    @property
-    def is_memory(self) -> bool:
-        return is_memory_database(self.pool_config["database"])
-
-    def max_pool_size(self) -> int:
-        return int(self._setting("max_size", 10))
+    timed_driver = TimedAiosqliteDriver
 
     async def _connect(self, database: str, uri: bool) -> Connection:
         kwargs = self._connect_kwargs()
@@ -257,14 +237,7 @@ class AiosqliteConfig(
         return conn
 
     async def _create_pool(self) -> AsyncConnectionPool[Connection]:
-        options: dict[str, Any] = {
-            "max_size": self.max_pool_size(),
-            "min_size": int(self._setting("min_size", 0)),
-            "timeout": float(self._setting("acquire_timeout", 30.0)),
-            "reset": _reset,
-            "close": Connection.close,
-            "name": self.describe(),
-        }
+        options = self._pool_options(_reset, Connection.close)
         pool: AsyncConnectionPool[Connection]
         if self.is_memory:
             name = f"file:/sqlspec-aiosqlite-memory-{next(_memory_names)}?vfs=memdb"

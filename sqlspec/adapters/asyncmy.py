@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import datetime
 import logging
-import re
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from sqlspec import exceptions as exc
+from sqlspec._mysql import split_mysql_script
 from sqlspec._optional import driver_import
 from sqlspec._timeouts import statement_timeout
 from sqlspec._values import locate, locate_in_rows, refuse
@@ -79,36 +78,6 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
     if isinstance(error, my_errors.OperationalError):
         return exc.OperationalError
     return exc.SQLSpecError
-
-
-# Strings (backslash escapes, doubled quotes), quoted identifiers, comments, and ";".
-_SCRIPT_TOKENS = re.compile(
-    r"""'(?:[^'\\]|\\.|'')*'?|"(?:[^"\\]|\\.|"")*"?|`(?:[^`]|``)*`?"""
-    r"""|\#[^\n]*|--(?=[\s]|$)[^\n]*|/\*.*?(?:\*/|$)|;""",
-    re.DOTALL,
-)
-
-
-@lru_cache(maxsize=128)
-def split_mysql_script(sql: str) -> tuple[str, ...]:
-    """Split a script into statements at ``;`` outside strings, quoted names and comments.
-
-    Client-side ``DELIMITER`` is not supported: run a ``CREATE PROCEDURE``/``TRIGGER`` whose body
-    holds ``;`` with :meth:`~sqlspec.async_driver.AsyncDriver.execute`.
-    """
-    statements: list[str] = []
-    start = 0
-    for match in _SCRIPT_TOKENS.finditer(sql):
-        if match.group() == ";":
-            statements.append(sql[start : match.start()])
-            start = match.end()
-    statements.append(sql[start:])
-    return tuple(s for s in (piece.strip() for piece in statements) if _has_code(s))
-
-
-def _has_code(statement: str) -> bool:
-    rest = _SCRIPT_TOKENS.sub(lambda m: m.group() if m.group()[0] in "'\"`" else " ", statement)
-    return bool(rest.strip())
 
 
 def _unsupported(value: object) -> str | None:
@@ -270,9 +239,6 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
             raise ImproperConfigurationError(
                 "AsyncmyConfig: max_size must be at least 1 and at least min_size"
             )
-
-    def max_pool_size(self) -> int:
-        return int(self._setting("max_size", 10))
 
     async def _connect(self) -> Connection:
         kwargs = self._connect_kwargs()

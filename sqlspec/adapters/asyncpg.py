@@ -369,9 +369,6 @@ class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]
             # Only sessions of a config with a limit pay for setting it.
             self.driver_type = TimedAsyncpgDriver  # type: ignore[misc]
 
-    def max_pool_size(self) -> int:
-        return int(self._setting("max_size", 10))
-
     async def _create_pool(self) -> _Pool:
         settings = self.pool_config
         options = {k: v for k, v in settings.items() if k in self.pool_keys}

@@ -268,9 +268,6 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
             # Only sessions of a config with a limit pay for arming it.
             self.driver_type = TimedDuckDBDriver  # type: ignore[misc]
 
-    def max_pool_size(self) -> int:
-        return int(self._setting("max_size", 10))
-
     def _create_pool(self) -> ConnectionPool[Connection]:
         kwargs = self._connect_kwargs()
         kwargs["database"] = self.database_path

@@ -20,14 +20,13 @@ from typing import Any
 from sqlspec._sqlite import (
     BIND_ERRORS,
     VARIABLE_LIMIT,
+    SqliteSettings,
     busy_retry_delays,
     find_unbindable,
     is_busy,
-    is_memory_database,
-    session_settings,
     split_script,
 )
-from sqlspec._timeouts import Materialized, Timer, statement_timeout, watchdog
+from sqlspec._timeouts import Materialized, Timer, watchdog
 from sqlspec._values import refuse
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
@@ -173,7 +172,8 @@ class _AnchoredPool(ConnectionPool[sqlite3.Connection]):
 
 
 class SqliteConfig(
-    SyncDatabaseConfig[sqlite3.Connection, ConnectionPool[sqlite3.Connection], SqliteDriver]
+    SqliteSettings,
+    SyncDatabaseConfig[sqlite3.Connection, ConnectionPool[sqlite3.Connection], SqliteDriver],
 ):
     """Configuration of a SQLite database.
 
@@ -193,29 +193,10 @@ class SqliteConfig(
     """
 
     driver_type = SqliteDriver
-    file_database = True
     connection_keys = frozenset(
         {"database", "timeout", "detect_types", "check_same_thread", "cached_statements", "uri"}
     )
-    pool_keys = frozenset({"min_size", "max_size", "acquire_timeout"})
-    feature_keys = frozenset({"pragmas", "transaction_mode", "statement_timeout"})
-
-    def _validate(self) -> None:
-        self.pool_config.setdefault("database", ":memory:")
-        #: The pragmas run on every new connection, and the statement sessions begin with.
-        self.pragmas, self.begin_statement = session_settings(self)
-        #: Seconds a statement may run (``None``: no limit).
-        self.statement_timeout = statement_timeout(self)
-        if self.statement_timeout is not None:
-            # Only sessions of a config with a limit pay for arming it.
-            self.driver_type = TimedSqliteDriver  # type: ignore[misc]
-
-    @property
-    def is_memory(self) -> bool:
-        return is_memory_database(self.pool_config["database"])
-
-    def max_pool_size(self) -> int:
-        return int(self._setting("max_size", 10))
+    timed_driver = TimedSqliteDriver
 
     def _connect(self, database: str, uri: bool) -> sqlite3.Connection:
         kwargs = self._connect_kwargs()
@@ -238,14 +219,7 @@ class SqliteConfig(
         return conn
 
     def _create_pool(self) -> ConnectionPool[sqlite3.Connection]:
-        options: dict[str, Any] = {
-            "max_size": self.max_pool_size(),
-            "min_size": int(self._setting("min_size", 0)),
-            "timeout": float(self._setting("acquire_timeout", 30.0)),
-            "reset": _reset,
-            "close": sqlite3.Connection.close,
-            "name": self.describe(),
-        }
+        options = self._pool_options(_reset, sqlite3.Connection.close)
         if self.is_memory:
             name = f"file:/sqlspec-memory-{next(_memory_names)}?vfs=memdb"
             anchor = self._connect(name, True)

@@ -12,11 +12,11 @@ that process are serialised by the runner's own lock.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlspec._mysql import split_mysql_script
 from sqlspec.exceptions import MigrationError
 
 __all__ = ("DialectFacts", "facts_for", "split_statements")
@@ -36,31 +36,10 @@ class DialectFacts:
     a failed migration cannot be rolled back)."""
 
 
-# Strings (backslash escapes and doubled quotes), quoted names, comments, or ";".
-_MYSQL_TOKEN = re.compile(
-    r"'(?:[^'\\]|\\.|'')*'?|\"(?:[^\"\\]|\\.|\"\")*\"?|`(?:[^`]|``)*`?"
-    r"|#[^\n]*|--(?:\s[^\n]*)?(?=\n|$)|/\*.*?(?:\*/|$)|;",
-    re.DOTALL,
-)
-
-
 def split_statements(sql: str) -> list[str]:
     """Split MySQL text at ``;`` outside strings, quoted names and comments (no ``DELIMITER``
     support: a procedure body with ``;`` belongs in its own migration run as one statement)."""
-    pieces: list[str] = []
-    start = 0
-    for match in _MYSQL_TOKEN.finditer(sql):
-        if match.group() == ";":
-            pieces.append(sql[start : match.start()])
-            start = match.end()
-    pieces.append(sql[start:])
-    code = [piece.strip() for piece in pieces]
-    return [piece for piece in code if _MYSQL_TOKEN.sub(_keep_literals, piece).strip()]
-
-
-def _keep_literals(match: re.Match[str]) -> str:
-    text = match.group()
-    return text if text[:1] in "'\"`" else " "
+    return list(split_mysql_script(sql))
 
 
 _FACTS = {

@@ -186,10 +186,6 @@ class PsycopgSettings(DatabaseConfig):
         self.pipelined_begin = mode == "session"
         self.begin_statement = b"; ".join(commands)
 
-    def max_pool_size(self) -> int:
-        """The pool's ``max_size`` (10 unless given)."""
-        return int(self._setting("max_size", 10))
-
     def _pool_arguments(self) -> tuple[str, dict[str, Any], dict[str, Any]]:
         """(conninfo, connection kwargs, pool kwargs) for ``psycopg_pool``."""
         settings = self.pool_config
