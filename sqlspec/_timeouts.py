@@ -22,7 +22,14 @@ from sqlspec.exceptions import ImproperConfigurationError
 if TYPE_CHECKING:
     from sqlspec.config import DatabaseConfig
 
-__all__ = ("MAX_STATEMENT_TIMEOUT", "Materialized", "Timer", "statement_timeout", "watchdog")
+__all__ = (
+    "MAX_STATEMENT_TIMEOUT",
+    "Materialized",
+    "Timer",
+    "set_local_statement_timeout",
+    "statement_timeout",
+    "watchdog",
+)
 
 #: The largest accepted limit, in seconds: PostgreSQL's (2**31 - 1 ms, about 24.8 days).
 MAX_STATEMENT_TIMEOUT = 2_147_483.0
@@ -139,6 +146,12 @@ class Materialized:
 
 
 _watchdog = Watchdog()
+
+
+def set_local_statement_timeout(seconds: float) -> str:
+    """PostgreSQL's per-transaction limit (``SET LOCAL``, sent with the ``BEGIN``), so it holds
+    behind a transaction-mode pooler (PgBouncer) too; whole milliseconds, at least one."""
+    return f"SET LOCAL statement_timeout = {max(1, math.ceil(seconds * 1000))}"
 
 
 def watchdog() -> Watchdog:

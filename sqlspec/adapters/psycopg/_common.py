@@ -3,7 +3,6 @@ names, and the configuration (keys, validation, pool arguments, the transaction-
 
 from __future__ import annotations
 
-import math
 from typing import Any, NoReturn
 
 from sqlspec import exceptions as exc
@@ -13,7 +12,7 @@ from sqlspec._pooler import (
     pooler_mode,
     refuse_timeout_in_statement_mode,
 )
-from sqlspec._timeouts import statement_timeout
+from sqlspec._timeouts import set_local_statement_timeout, statement_timeout
 from sqlspec._values import UnbindableValue, locate, locate_in_rows, refuse
 from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, DatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
@@ -107,14 +106,6 @@ def refuse_bind(error: BaseException, conn: Any, values: Any, rows: bool = False
     refuse(error, _find_unbindable(conn, values, rows))
 
 
-def timeout_setting(config: Any) -> bytes:
-    """How a config's ``statement_timeout`` is set: for each transaction only (``SET LOCAL``,
-    sent with its ``BEGIN`` in the same round trip), so it holds behind a transaction-mode
-    pooler (PgBouncer) too."""
-    milliseconds = max(1, math.ceil(config.statement_timeout * 1000))
-    return f"SET LOCAL statement_timeout = {milliseconds}".encode()
-
-
 def script_in_transaction(config: PsycopgSettings, conn: Any, sql: str) -> bytes:
     """A script's text, after the transaction's opening commands when none is open yet."""
     if conn.pgconn.transaction_status == IDLE and config.begin_commands:
@@ -177,7 +168,7 @@ class PsycopgSettings(DatabaseConfig):
         commands: tuple[bytes, ...] = (b"BEGIN",)
         if self.statement_timeout is not None:
             refuse_timeout_in_statement_mode(self)
-            commands += (timeout_setting(self),)
+            commands += (set_local_statement_timeout(self.statement_timeout).encode(),)
         if mode == "statement":
             commands = ()
         self.begin_commands = commands
