@@ -6,23 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlspec._optional import driver_import
-from sqlspec._pooler import statement_mode_transaction_error, with_pooler_hint
+from sqlspec._pooler import statement_mode_transaction_error
 from sqlspec.adapters.psycopg._common import (
     BIND_ERRORS,
     IDLE,
-    PARAMETER_LIMIT,
+    PsycopgSession,
     PsycopgSettings,
-    error_class,
-    is_disconnect,
     refuse_bind,
     script_in_transaction,
 )
 from sqlspec.adapters.psycopg._pool import AsyncPool
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
-from sqlspec.exceptions import SQLSpecError
-from sqlspec.statement import Dialect, ParamStyle
-from sqlspec.translate import translate
 
 with driver_import("psycopg", "psycopg", "psycopg_pool"):
     import psycopg
@@ -31,13 +26,9 @@ with driver_import("psycopg", "psycopg", "psycopg_pool"):
 __all__ = ("PsycopgAsyncConfig", "PsycopgAsyncDriver")
 
 
-class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
+class PsycopgAsyncDriver(PsycopgSession, AsyncDriver[psycopg.AsyncConnection[Any]]):
     """Async session over a psycopg ``AsyncConnection`` (the sync adapter's model, awaited)."""
 
-    parameter_style = ParamStyle.FORMAT
-    dialect = Dialect.POSTGRES
-    driver_errors = (psycopg.Error,)
-    parameter_limit = PARAMETER_LIMIT
     __slots__ = ()
     config: PsycopgAsyncConfig
 
@@ -87,21 +78,12 @@ class PsycopgAsyncDriver(AsyncDriver[psycopg.AsyncConnection[Any]]):
             raise statement_mode_transaction_error(self.config.describe())
         await conn.execute(self.config.begin_statement)
 
-    def _in_transaction(self, conn: psycopg.AsyncConnection[Any]) -> bool:
-        return conn.pgconn.transaction_status != IDLE
-
     async def _reset_interrupted(self, conn: psycopg.AsyncConnection[Any]) -> bool:
         # psycopg has already cancelled the query on the server and drained its result.
         if conn.closed:
             return False
         await conn.rollback()
         return True
-
-    def _is_disconnect(self, error: BaseException, conn: psycopg.AsyncConnection[Any]) -> bool:
-        return is_disconnect(error, conn)
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 class PsycopgAsyncConfig(

@@ -3,7 +3,7 @@ names, and the configuration (keys, validation, pool arguments, the transaction-
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from sqlspec import exceptions as exc
 from sqlspec._optional import driver_import
@@ -11,12 +11,14 @@ from sqlspec._pooler import (
     check_no_prepared_statements,
     pooler_mode,
     refuse_timeout_in_statement_mode,
+    with_pooler_hint,
 )
 from sqlspec._timeouts import set_local_statement_timeout, statement_timeout
 from sqlspec._values import UnbindableValue, locate, locate_in_rows, refuse
 from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, DatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
-from sqlspec.translate import for_sqlstate
+from sqlspec.statement import Dialect, ParamStyle
+from sqlspec.translate import for_sqlstate, translate
 
 with driver_import("psycopg", "psycopg", "psycopg_pool"):
     import psycopg
@@ -121,6 +123,25 @@ _ROW_STATUSES = frozenset(
     )
     if status is not None
 )
+
+
+class PsycopgSession:
+    """What the sync and async psycopg sessions share (mixed in before the core driver)."""
+
+    parameter_style: ClassVar[ParamStyle] = ParamStyle.FORMAT
+    dialect: ClassVar[Dialect] = Dialect.POSTGRES
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error,)
+    parameter_limit: ClassVar[int | None] = PARAMETER_LIMIT
+    __slots__ = ()
+
+    def _in_transaction(self, conn: Any) -> bool:
+        return bool(conn.pgconn.transaction_status != IDLE)
+
+    def _is_disconnect(self, error: BaseException, conn: Any) -> bool:
+        return is_disconnect(error, conn)
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 class PsycopgSettings(DatabaseConfig):

@@ -6,14 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlspec._optional import driver_import
-from sqlspec._pooler import statement_mode_transaction_error, with_pooler_hint
+from sqlspec._pooler import statement_mode_transaction_error
 from sqlspec.adapters.psycopg._common import (
     BIND_ERRORS,
     IDLE,
-    PARAMETER_LIMIT,
+    PsycopgSession,
     PsycopgSettings,
-    error_class,
-    is_disconnect,
     refuse_bind,
     result_column_names,
     script_in_transaction,
@@ -21,9 +19,6 @@ from sqlspec.adapters.psycopg._common import (
 from sqlspec.adapters.psycopg._pool import SyncPool
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
-from sqlspec.exceptions import SQLSpecError
-from sqlspec.statement import Dialect, ParamStyle
-from sqlspec.translate import translate
 
 with driver_import("psycopg", "psycopg", "psycopg_pool"):
     import psycopg
@@ -32,13 +27,9 @@ with driver_import("psycopg", "psycopg", "psycopg_pool"):
 __all__ = ("PsycopgConfig", "PsycopgSyncConfig", "PsycopgSyncDriver")
 
 
-class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
+class PsycopgSyncDriver(PsycopgSession, SyncDriver[psycopg.Connection[Any]]):
     """Session over a psycopg connection."""
 
-    parameter_style = ParamStyle.FORMAT
-    dialect = Dialect.POSTGRES
-    driver_errors = (psycopg.Error,)
-    parameter_limit = PARAMETER_LIMIT
     __slots__ = ("_encoding",)
     config: PsycopgSyncConfig
 
@@ -87,15 +78,6 @@ class PsycopgSyncDriver(SyncDriver[psycopg.Connection[Any]]):
         if self.config.driver_features.get("pooler_mode") == "statement":
             raise statement_mode_transaction_error(self.config.describe())
         conn.execute(self.config.begin_statement)
-
-    def _in_transaction(self, conn: psycopg.Connection[Any]) -> bool:
-        return conn.pgconn.transaction_status != IDLE
-
-    def _is_disconnect(self, error: BaseException, conn: psycopg.Connection[Any]) -> bool:
-        return is_disconnect(error, conn)
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        return with_pooler_hint(translate(error, error_class(error)), error)
 
 
 class PsycopgSyncConfig(
