@@ -16,6 +16,7 @@ from sqlspec import exceptions as exc
 
 __all__ = (
     "connect_failure",
+    "for_dbapi_class",
     "for_mysql_errno",
     "for_sqlite",
     "for_sqlstate",
@@ -58,6 +59,24 @@ def for_sqlstate(sqlstate: str | None, message: str = "") -> type[exc.SQLSpecErr
     return found or exc.SQLSpecError
 
 
+#: DB-API 2 exception names (PEP 249) and the sqlspec class each maps to, checked in order.
+_DBAPI_CLASSES = (
+    ("IntegrityError", exc.IntegrityError),
+    ("DataError", exc.DataError),
+    ("ProgrammingError", exc.ProgrammingError),
+)
+
+
+def for_dbapi_class(error: BaseException, module: Any) -> type[exc.SQLSpecError] | None:
+    """The sqlspec class for ``error`` by the DB-API class it is an instance of in ``module``
+    (a driver's exceptions module), or ``None`` for none of integrity, data, programming."""
+    for name, cls in _DBAPI_CLASSES:
+        kind = getattr(module, name, None)
+        if kind is not None and isinstance(error, kind):
+            return cls
+    return None
+
+
 _SQLITE_EXTENDED: dict[str, type[exc.SQLSpecError]] = {
     "SQLITE_CONSTRAINT_UNIQUE": exc.UniqueViolationError,
     "SQLITE_CONSTRAINT_PRIMARYKEY": exc.UniqueViolationError,
@@ -85,12 +104,9 @@ def for_sqlite(error: BaseException) -> type[exc.SQLSpecError]:
             return exc.ConnectionError
         if name == "SQLITE_ERROR" and "too many SQL variables" in str(error):
             return exc.ParameterError
-    if isinstance(error, sqlite3.IntegrityError):
-        return exc.IntegrityError
-    if isinstance(error, sqlite3.DataError):
-        return exc.DataError
-    if isinstance(error, sqlite3.ProgrammingError):
-        return exc.ProgrammingError
+    found = for_dbapi_class(error, sqlite3)
+    if found is not None:
+        return found
     if isinstance(error, sqlite3.OperationalError):
         # sqlite3 reports syntax errors and unknown tables as OperationalError (SQLITE_ERROR).
         if name == "SQLITE_ERROR":

@@ -31,7 +31,7 @@ from sqlspec.config import DEFAULT_CONNECT_TIMEOUT, AsyncDatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import AsyncConnectionPool
 from sqlspec.statement import Dialect, ParamStyle
-from sqlspec.translate import connect_failure, for_mysql_errno, translate
+from sqlspec.translate import connect_failure, for_dbapi_class, for_mysql_errno, translate
 
 with driver_import("asyncmy", "asyncmy"):
     import asyncmy
@@ -67,12 +67,9 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
     found = for_mysql_errno(errno)
     if found is not exc.SQLSpecError:
         return found
-    if isinstance(error, my_errors.IntegrityError):
-        return exc.IntegrityError
-    if isinstance(error, my_errors.DataError):
-        return exc.DataError
-    if isinstance(error, my_errors.ProgrammingError):
-        return exc.ProgrammingError
+    by_class = for_dbapi_class(error, my_errors)
+    if by_class is not None:
+        return by_class
     if isinstance(error, my_errors.InterfaceError) or (errno is not None and 2000 <= errno < 3000):
         return exc.ConnectionError  # client-side CR_* errors: the connection is gone
     if isinstance(error, my_errors.OperationalError):
