@@ -351,3 +351,107 @@ def async_config(async_backend: Database, spec: SQLSpec) -> Any:
     """The default config of the test's async backend, registered on ``spec``; open sessions
     with ``async with async_config.provide_session() as session`` in an ``async def`` test."""
     return spec.add_config(async_backend.config())
+
+
+# --------------------------------------------------------------------------- one API on all
+
+
+class NativeSession:
+    """An async session (or its connection view) driven from sync test code: every awaitable
+    it returns is run to completion on the test's own event loop.
+
+    Unlike the portal facade this goes through the async API itself (``async with``, ``await
+    session.commit()``), so a contract test written once covers both ways of using an async
+    adapter.
+    """
+
+    def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._target = target
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if name == "connection":
+            return NativeSession(value, self._loop)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = value(*args, **kwargs)
+            if inspect.isawaitable(result):
+                return self._loop.run_until_complete(result)
+            return result
+
+        return call
+
+    def __enter__(self) -> NativeSession:
+        self._loop.run_until_complete(self._target.__aenter__())
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._loop.run_until_complete(self._target.__aexit__(*exc_info))
+
+
+#: How a contract test reaches each backend: the sync ones directly, the async ones through the
+#: portal facade (as the Flask extension does) and through their own async API.
+MODES = {"sync": SYNC_NAMES, "portal": ASYNC_NAMES, "native": ASYNC_NAMES}
+
+
+def _mode_params() -> tuple[Any, ...]:
+    out = []
+    for mode, names in MODES.items():
+        for name in names:
+            test_id = name if mode == "sync" else f"{name}-{mode}"
+            out.append(pytest.param((name, mode), id=test_id, marks=BACKENDS[name].marks))
+    return tuple(out)
+
+
+@dataclass
+class Matrix:
+    """One backend reached one way (``mode``), on a database of the test's own.
+
+    ``config(**pool_settings)`` builds and registers a config; ``open(config)`` opens a session
+    with the sync API on it, whichever the mode.
+    """
+
+    database: Database
+    spec: SQLSpec
+    mode: str
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def info(self) -> BackendInfo:
+        return self.database.info
+
+    def config(self, **settings: Any) -> Any:
+        return self.spec.add_config(self.database.config(settings))
+
+    def open(self, config: Any) -> Any:
+        """A session with the sync API (not yet entered: use it in a ``with`` block)."""
+        if self.mode == "native":
+            assert self.loop is not None
+            return NativeSession(config.provide_session(), self.loop)
+        return config.provide_sync_session()
+
+    def count(self, config: Any, table: str) -> int:
+        """Rows of ``table`` seen from a new session (committed data only)."""
+        with self.open(config) as other:
+            return int(other.select_value(f"SELECT count(*) FROM {table}"))
+
+
+@pytest.fixture(params=_mode_params())
+def matrix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Matrix]:
+    """Each backend reached each way: the sync three directly, the async four through the
+    portal facade and through their own API (``-portal`` / ``-native`` test ids)."""
+    name, mode = request.param
+    with open_database(request, name, tmp_path, "c") as database:
+        spec = SQLSpec()
+        loop = asyncio.new_event_loop() if mode == "native" else None
+        try:
+            yield Matrix(database, spec, mode, loop)
+        finally:
+            if loop is not None:
+                loop.run_until_complete(spec.close_all_pools_async())
+                loop.close()
+            else:
+                spec.close_all_pools()

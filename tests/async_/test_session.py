@@ -27,7 +27,6 @@ from sqlspec.exceptions import (
     PoolTimeoutError,
     ProgrammingError,
     SQLSpecError,
-    TransactionError,
     UniqueViolationError,
 )
 from tests.async_.conftest import Dialect, MakeConfig
@@ -199,85 +198,7 @@ async def test_errors_by_class_with_driver_cause(config: Any, dialect: Dialect) 
         assert await session.select_value("SELECT count(*) FROM users") == 1
 
 
-async def test_begin_twice_is_an_error(config: Any) -> None:
-    async with config.provide_session() as session:
-        await session.begin()
-        assert session.in_transaction
-        with pytest.raises(TransactionError):
-            await session.begin()
-        await session.rollback()
-        assert not session.in_transaction
-
-
-async def test_closed_session_is_an_error(config: Any) -> None:
-    session = config.provide_session()
-    with pytest.raises(SQLSpecError, match="closed or was never opened"):
-        await session.execute("SELECT 1")
-    async with session:
-        assert await session.select_value("SELECT 1") == 1
-    assert session.closed
-    await session.close()  # idempotent
-
-
 # -- transactions ----------------------------------------------------------------------------
-
-
-async def test_rollback_undoes_writes(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        assert session.in_transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 1
-        await session.rollback()
-        assert not session.in_transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 0
-    assert await _count(config) == 0
-
-
-async def test_commit_persists(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        assert await _count(config) == 0  # not visible before the commit
-        await session.commit()
-        assert not session.in_transaction
-    assert await _count(config) == 1
-
-
-async def test_connection_commit_and_rollback(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        await session.connection.commit()
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "b@x", 2)
-        await session.connection.rollback()
-    assert await _count(config) == 1
-
-
-async def test_open_transaction_leaves_no_trace(make_config: MakeConfig, dialect: Dialect) -> None:
-    config = make_config(max_size=1, min_size=1)
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-    async with config.provide_session() as session:
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        assert session.in_transaction
-    async with config.provide_session() as session:  # the same (only) connection
-        assert not session.in_transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 0
-
-
-async def test_leaving_with_an_exception_rolls_back(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-
-    async def fail() -> None:
-        async with config.provide_session() as session:
-            await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-            raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        await fail()
-    assert await _count(config) == 0
 
 
 async def test_execute_many(config: Any, dialect: Dialect) -> None:
