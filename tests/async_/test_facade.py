@@ -19,7 +19,6 @@ from sqlspec.exceptions import (
     PortalTimeoutError,
     SQLSpecError,
     TransactionError,
-    UniqueViolationError,
 )
 from sqlspec.portal_session import PortalSession
 from tests.async_.conftest import POSTGRES_ADAPTERS, Dialect, MakeConfig
@@ -110,17 +109,6 @@ def test_every_method(spec: SQLSpec, config: Any, dialect: Dialect) -> None:
         db.execute("INSERT INTO users (email) VALUES ('e')")
         db.commit()
     assert _count(spec, config) == 1
-
-
-def test_errors_are_translated_and_chained(spec: SQLSpec, config: Any, dialect: Dialect) -> None:
-    with spec.provide_sync_session(config) as db:
-        _users(db, dialect)
-        db.execute("INSERT INTO users (email) VALUES ('a')")
-        with pytest.raises(UniqueViolationError) as caught:
-            db.execute("INSERT INTO users (email) VALUES ('a')")
-        assert isinstance(caught.value.__cause__, dialect.driver_error)
-        db.rollback()
-        assert db.select_value("SELECT count(*) FROM users") == 0
 
 
 def test_lifecycle(spec: SQLSpec, config: Any) -> None:

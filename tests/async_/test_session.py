@@ -16,18 +16,13 @@ from sqlspec.adapters.asyncpg import AsyncpgConfig
 from sqlspec.adapters.psycopg import PsycopgAsyncConfig
 from sqlspec.async_driver import AsyncDriver
 from sqlspec.exceptions import (
-    CheckViolationError,
     ConnectionError,
-    ForeignKeyViolationError,
     ImproperConfigurationError,
     MultipleResultsFoundError,
     NotFoundError,
-    NotNullViolationError,
     ParameterError,
     PoolTimeoutError,
-    ProgrammingError,
     SQLSpecError,
-    UniqueViolationError,
 )
 from tests.async_.conftest import Dialect, MakeConfig
 
@@ -168,34 +163,6 @@ async def test_schema_type(config: Any, dialect: Dialect) -> None:
 
 
 # -- errors ----------------------------------------------------------------------------------
-
-
-async def test_errors_by_class_with_driver_cause(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute(
-            f"CREATE TABLE posts (id {dialect.serial}, user_id INTEGER NOT NULL, "
-            "FOREIGN KEY (user_id) REFERENCES users (id))"
-        )
-        await session.commit()
-        await session.execute("INSERT INTO users (email, age) VALUES ('a@x', 1)")
-        await session.commit()
-        cases = [
-            (UniqueViolationError, "INSERT INTO users (email, age) VALUES ('a@x', 2)"),
-            (ForeignKeyViolationError, "INSERT INTO posts (user_id) VALUES (999)"),
-            (NotNullViolationError, "INSERT INTO users (email, age) VALUES (NULL, 3)"),
-            (CheckViolationError, "INSERT INTO users (email, age) VALUES ('c@x', -1)"),
-        ]
-        for error_class, sql in cases:
-            with pytest.raises(error_class) as caught:
-                await session.execute(sql)
-            assert isinstance(caught.value.__cause__, dialect.driver_error), error_class
-            await session.rollback()
-        with pytest.raises(ProgrammingError) as caught:
-            await session.execute("SELECT * FROM no_such_table")
-        assert isinstance(caught.value.__cause__, dialect.driver_error)
-        await session.rollback()
-        assert await session.select_value("SELECT count(*) FROM users") == 1
 
 
 # -- transactions ----------------------------------------------------------------------------
