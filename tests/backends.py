@@ -10,9 +10,11 @@ Registered as a plugin by ``tests/conftest.py``, this module provides the fixtur
 
 - ``backend``: a :class:`Database`, parametrized over all seven backends;
 - ``spec``: a fresh registry whose pools are closed at teardown;
-- ``config``: the default config of the test's backend, registered on ``spec``;
-- ``session``: an open session with the sync API on every backend (an async config's through the
-  portal facade ``PortalSession``, as the Flask extension uses it);
+- ``matrix``: a :class:`Matrix`, parametrized over every backend reached every way: the three
+  sync ones directly, the four async ones through the portal facade ``PortalSession`` (as the
+  Flask extension uses them) and through their own async API (:class:`NativeSession`);
+- ``config`` / ``session``: the default config of the ``matrix`` backend and an open session
+  with the sync API on it;
 - ``async_backend`` / ``async_config``: the same on the four async backends only, for
   ``async def`` tests (which run on a fresh event loop each, see :func:`pytest_pyfunc_call`).
 
@@ -63,7 +65,9 @@ class BackendInfo:
     driver_error: type[BaseException]
     #: The driver's native placeholder style (``sqlspec.statement.ParamStyle`` value name).
     placeholder: str
-    supports_returning: bool = True
+    #: ``INSERT ... RETURNING`` (MariaDB: 10.5+) and ``UPDATE/DELETE ... RETURNING`` (not MariaDB).
+    insert_returning: bool = True
+    update_returning: bool = True
     #: Whether DDL is rolled back with the transaction it ran in.
     transactional_ddl: bool = True
 
@@ -139,6 +143,7 @@ _ALL = (
         "mysql",
         asyncmy.errors.Error,
         "FORMAT",
+        update_returning=False,
         transactional_ddl=False,
     ),
 )
@@ -333,20 +338,6 @@ def spec() -> Iterator[SQLSpec]:
 
 
 @pytest.fixture
-def config(backend: Database, spec: SQLSpec) -> Any:
-    """The default config of the test's backend, registered on ``spec``."""
-    return spec.add_config(backend.config())
-
-
-@pytest.fixture
-def session(config: Any) -> Iterator[Any]:
-    """An open session with the sync API on the test's backend (closed, so rolled back, at
-    teardown); on an async backend the portal facade."""
-    with config.provide_sync_session() as opened:
-        yield opened
-
-
-@pytest.fixture
 def async_config(async_backend: Database, spec: SQLSpec) -> Any:
     """The default config of the test's async backend, registered on ``spec``; open sessions
     with ``async with async_config.provide_session() as session`` in an ``async def`` test."""
@@ -455,3 +446,17 @@ def matrix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Matrix]:
                 loop.close()
             else:
                 spec.close_all_pools()
+
+
+@pytest.fixture
+def config(matrix: Matrix) -> Any:
+    """The default config of the test's backend (``matrix``), registered."""
+    return matrix.config()
+
+
+@pytest.fixture
+def session(matrix: Matrix, config: Any) -> Iterator[Any]:
+    """An open session with the sync API on the test's backend, reached the test's way (closed,
+    so rolled back, at teardown)."""
+    with matrix.open(config) as opened:
+        yield opened

@@ -18,8 +18,6 @@ from sqlspec.async_driver import AsyncDriver
 from sqlspec.exceptions import (
     ConnectionError,
     ImproperConfigurationError,
-    MultipleResultsFoundError,
-    NotFoundError,
     ParameterError,
     PoolTimeoutError,
     SQLSpecError,
@@ -84,64 +82,6 @@ async def test_percent_literals_survive(config: Any) -> None:
         assert await session.select_value("SELECT '100%'") == "100%"
         row = await session.select_one("SELECT 'a%%b' AS v, ? AS w", "%")
         assert row == {"v": "a%%b", "w": "%"}
-
-
-async def test_rows_are_dicts_and_helpers(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute_many(
-            "INSERT INTO users (email, age) VALUES (?, ?)", [("a@x", 1), ("b@x", 2), ("c@x", 3)]
-        )
-        rows = await session.select("SELECT email, age FROM users ORDER BY age")
-        assert rows == [
-            {"email": "a@x", "age": 1},
-            {"email": "b@x", "age": 2},
-            {"email": "c@x", "age": 3},
-        ]
-        result = await session.execute("SELECT email FROM users WHERE age > ?", 1)
-        assert result.column_names == ("email",)
-        assert len(result) == 2
-        assert result.rows_affected == 2
-        assert await session.select_one("SELECT age FROM users WHERE email = ?", "b@x") == {
-            "age": 2
-        }
-        assert await session.select_one_or_none("SELECT age FROM users WHERE age > 5") is None
-        assert await session.select_value_or_none("SELECT age FROM users WHERE age > 5") is None
-        with pytest.raises(NotFoundError):
-            await session.select_one("SELECT age FROM users WHERE age > 5")
-        with pytest.raises(MultipleResultsFoundError):
-            await session.select_one("SELECT age FROM users")
-        empty = await session.execute("SELECT email, age FROM users WHERE age > 5")
-        assert empty.all() == []
-        assert empty.returns_rows
-        assert empty.column_names == ("email", "age")
-
-
-async def test_returning_and_scalar(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        result = await session.execute(
-            "INSERT INTO users (email, age) VALUES (?, ?) RETURNING id", "a@x", 30
-        )
-        new_id = result.scalar()
-        assert isinstance(new_id, int)
-        assert new_id >= 1
-        assert result.returns_rows
-        assert await session.select_value("SELECT age FROM users WHERE id = ?", new_id) == 30
-
-
-async def test_rows_affected(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        inserted = await session.execute(
-            "INSERT INTO users (email, age) VALUES (?, ?), (?, ?)", "a@x", 1, "b@x", 2
-        )
-        assert inserted.rows_affected == 2
-        assert not inserted.returns_rows
-        updated = await session.execute("UPDATE users SET age = age + 1")
-        assert updated.rows_affected == 2
-        deleted = await session.execute("DELETE FROM users WHERE age > ?", 2)
-        assert deleted.rows_affected == 1
 
 
 @dataclasses.dataclass
