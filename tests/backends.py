@@ -68,6 +68,8 @@ class BackendInfo:
     #: ``INSERT ... RETURNING`` (MariaDB: 10.5+) and ``UPDATE/DELETE ... RETURNING`` (not MariaDB).
     insert_returning: bool = True
     update_returning: bool = True
+    #: Whether ``execute_many`` reports the rows it affected (asyncpg's ``executemany`` does not).
+    many_rowcount: bool = True
     #: Whether DDL is rolled back with the transaction it ran in.
     transactional_ddl: bool = True
 
@@ -134,7 +136,15 @@ _ALL = (
     BackendInfo(
         "psycopg_async", PsycopgAsyncConfig, "postgres", "postgres", psycopg.Error, "FORMAT"
     ),
-    BackendInfo("asyncpg", AsyncpgConfig, "postgres", "postgres", asyncpg.PostgresError, "NUMERIC"),
+    BackendInfo(
+        "asyncpg",
+        AsyncpgConfig,
+        "postgres",
+        "postgres",
+        asyncpg.PostgresError,
+        "NUMERIC",
+        many_rowcount=False,
+    ),
     BackendInfo("aiosqlite", AiosqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),
     BackendInfo(
         "asyncmy",

@@ -123,22 +123,6 @@ async def test_execute_many(config: Any, dialect: Dialect) -> None:
             await session.execute_many("INSERT INTO users (email) VALUES (?)", [("a",), ()])
 
 
-async def test_execute_script(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute_script(
-            """
-            INSERT INTO users (email, age) VALUES ('semi;colon@x', 1);
-            -- a comment; with a semicolon
-            INSERT INTO users (email, age) VALUES ('quote''s@x', 2);
-            """
-        )
-        emails = await session.select("SELECT email FROM users ORDER BY age")
-        assert [row["email"] for row in emails] == ["semi;colon@x", "quote's@x"]
-        await session.rollback()  # the script ran inside the session's transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 0
-
-
 # -- pools -----------------------------------------------------------------------------------
 
 
