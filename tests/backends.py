@@ -113,6 +113,15 @@ class BackendInfo:
             session.execute(f"CREATE TABLE {table} (id {self.serial}, {columns})")
 
     @property
+    def null_safe_equal(self) -> str:
+        """The operator comparing NULL to NULL as equal."""
+        return "<=>" if self.is_mysql else "IS NOT DISTINCT FROM"
+
+    def concat(self, left: str, right: str) -> str:
+        """SQL joining two strings (``||`` is a logical OR on MySQL/MariaDB)."""
+        return f"CONCAT({left}, {right})" if self.is_mysql else f"{left} || {right}"
+
+    @property
     def sleep_5(self) -> str:
         """A statement that takes five seconds (or forever) on the server."""
         if self.family in ("sqlite", "duckdb"):
