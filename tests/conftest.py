@@ -1,1 +1,1 @@
-pytest_plugins = ["pytester", "tests.servers"]
+pytest_plugins = ["pytester", "tests.servers", "tests.backends"]

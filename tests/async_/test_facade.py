@@ -19,7 +19,6 @@ from sqlspec.exceptions import (
     PortalTimeoutError,
     SQLSpecError,
     TransactionError,
-    UniqueViolationError,
 )
 from sqlspec.portal_session import PortalSession
 from tests.async_.conftest import POSTGRES_ADAPTERS, Dialect, MakeConfig
@@ -63,18 +62,10 @@ def test_guide_async_example_from_sync_code(spec: SQLSpec, config: Any, dialect:
     assert _count(spec, config) == 1  # the uncommitted second user was rolled back
 
 
-def test_connection_commit_and_rollback(spec: SQLSpec, config: Any, dialect: Dialect) -> None:
+def test_connection_is_the_drivers_own(spec: SQLSpec, config: Any) -> None:
+    """The facade's ``connection`` wraps the async session's (its commit and rollback are in
+    ``tests/contract/test_transactions.py``)."""
     with spec.provide_sync_session(config) as db:
-        _users(db, dialect)
-        db.execute("INSERT INTO users (email) VALUES (?)", "a@x")
-        assert db.in_transaction
-        db.connection.rollback()
-        assert not db.in_transaction
-        assert _count(spec, config) == 0
-        db.execute("INSERT INTO users (email) VALUES (?)", "b@x")
-        db.connection.commit()
-        assert not db.in_transaction
-        assert _count(spec, config) == 1
         assert db.connection.raw is db.session.connection.raw  # the driver's own connection
 
 
@@ -118,17 +109,6 @@ def test_every_method(spec: SQLSpec, config: Any, dialect: Dialect) -> None:
         db.execute("INSERT INTO users (email) VALUES ('e')")
         db.commit()
     assert _count(spec, config) == 1
-
-
-def test_errors_are_translated_and_chained(spec: SQLSpec, config: Any, dialect: Dialect) -> None:
-    with spec.provide_sync_session(config) as db:
-        _users(db, dialect)
-        db.execute("INSERT INTO users (email) VALUES ('a')")
-        with pytest.raises(UniqueViolationError) as caught:
-            db.execute("INSERT INTO users (email) VALUES ('a')")
-        assert isinstance(caught.value.__cause__, dialect.driver_error)
-        db.rollback()
-        assert db.select_value("SELECT count(*) FROM users") == 0
 
 
 def test_lifecycle(spec: SQLSpec, config: Any) -> None:

@@ -16,19 +16,11 @@ from sqlspec.adapters.asyncpg import AsyncpgConfig
 from sqlspec.adapters.psycopg import PsycopgAsyncConfig
 from sqlspec.async_driver import AsyncDriver
 from sqlspec.exceptions import (
-    CheckViolationError,
     ConnectionError,
-    ForeignKeyViolationError,
     ImproperConfigurationError,
-    MultipleResultsFoundError,
-    NotFoundError,
-    NotNullViolationError,
     ParameterError,
     PoolTimeoutError,
-    ProgrammingError,
     SQLSpecError,
-    TransactionError,
-    UniqueViolationError,
 )
 from tests.async_.conftest import Dialect, MakeConfig
 
@@ -92,64 +84,6 @@ async def test_percent_literals_survive(config: Any) -> None:
         assert row == {"v": "a%%b", "w": "%"}
 
 
-async def test_rows_are_dicts_and_helpers(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute_many(
-            "INSERT INTO users (email, age) VALUES (?, ?)", [("a@x", 1), ("b@x", 2), ("c@x", 3)]
-        )
-        rows = await session.select("SELECT email, age FROM users ORDER BY age")
-        assert rows == [
-            {"email": "a@x", "age": 1},
-            {"email": "b@x", "age": 2},
-            {"email": "c@x", "age": 3},
-        ]
-        result = await session.execute("SELECT email FROM users WHERE age > ?", 1)
-        assert result.column_names == ("email",)
-        assert len(result) == 2
-        assert result.rows_affected == 2
-        assert await session.select_one("SELECT age FROM users WHERE email = ?", "b@x") == {
-            "age": 2
-        }
-        assert await session.select_one_or_none("SELECT age FROM users WHERE age > 5") is None
-        assert await session.select_value_or_none("SELECT age FROM users WHERE age > 5") is None
-        with pytest.raises(NotFoundError):
-            await session.select_one("SELECT age FROM users WHERE age > 5")
-        with pytest.raises(MultipleResultsFoundError):
-            await session.select_one("SELECT age FROM users")
-        empty = await session.execute("SELECT email, age FROM users WHERE age > 5")
-        assert empty.all() == []
-        assert empty.returns_rows
-        assert empty.column_names == ("email", "age")
-
-
-async def test_returning_and_scalar(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        result = await session.execute(
-            "INSERT INTO users (email, age) VALUES (?, ?) RETURNING id", "a@x", 30
-        )
-        new_id = result.scalar()
-        assert isinstance(new_id, int)
-        assert new_id >= 1
-        assert result.returns_rows
-        assert await session.select_value("SELECT age FROM users WHERE id = ?", new_id) == 30
-
-
-async def test_rows_affected(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        inserted = await session.execute(
-            "INSERT INTO users (email, age) VALUES (?, ?), (?, ?)", "a@x", 1, "b@x", 2
-        )
-        assert inserted.rows_affected == 2
-        assert not inserted.returns_rows
-        updated = await session.execute("UPDATE users SET age = age + 1")
-        assert updated.rows_affected == 2
-        deleted = await session.execute("DELETE FROM users WHERE age > ?", 2)
-        assert deleted.rows_affected == 1
-
-
 @dataclasses.dataclass
 class User:
     email: str
@@ -171,113 +105,7 @@ async def test_schema_type(config: Any, dialect: Dialect) -> None:
 # -- errors ----------------------------------------------------------------------------------
 
 
-async def test_errors_by_class_with_driver_cause(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute(
-            f"CREATE TABLE posts (id {dialect.serial}, user_id INTEGER NOT NULL, "
-            "FOREIGN KEY (user_id) REFERENCES users (id))"
-        )
-        await session.commit()
-        await session.execute("INSERT INTO users (email, age) VALUES ('a@x', 1)")
-        await session.commit()
-        cases = [
-            (UniqueViolationError, "INSERT INTO users (email, age) VALUES ('a@x', 2)"),
-            (ForeignKeyViolationError, "INSERT INTO posts (user_id) VALUES (999)"),
-            (NotNullViolationError, "INSERT INTO users (email, age) VALUES (NULL, 3)"),
-            (CheckViolationError, "INSERT INTO users (email, age) VALUES ('c@x', -1)"),
-        ]
-        for error_class, sql in cases:
-            with pytest.raises(error_class) as caught:
-                await session.execute(sql)
-            assert isinstance(caught.value.__cause__, dialect.driver_error), error_class
-            await session.rollback()
-        with pytest.raises(ProgrammingError) as caught:
-            await session.execute("SELECT * FROM no_such_table")
-        assert isinstance(caught.value.__cause__, dialect.driver_error)
-        await session.rollback()
-        assert await session.select_value("SELECT count(*) FROM users") == 1
-
-
-async def test_begin_twice_is_an_error(config: Any) -> None:
-    async with config.provide_session() as session:
-        await session.begin()
-        assert session.in_transaction
-        with pytest.raises(TransactionError):
-            await session.begin()
-        await session.rollback()
-        assert not session.in_transaction
-
-
-async def test_closed_session_is_an_error(config: Any) -> None:
-    session = config.provide_session()
-    with pytest.raises(SQLSpecError, match="closed or was never opened"):
-        await session.execute("SELECT 1")
-    async with session:
-        assert await session.select_value("SELECT 1") == 1
-    assert session.closed
-    await session.close()  # idempotent
-
-
 # -- transactions ----------------------------------------------------------------------------
-
-
-async def test_rollback_undoes_writes(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        assert session.in_transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 1
-        await session.rollback()
-        assert not session.in_transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 0
-    assert await _count(config) == 0
-
-
-async def test_commit_persists(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        assert await _count(config) == 0  # not visible before the commit
-        await session.commit()
-        assert not session.in_transaction
-    assert await _count(config) == 1
-
-
-async def test_connection_commit_and_rollback(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        await session.connection.commit()
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "b@x", 2)
-        await session.connection.rollback()
-    assert await _count(config) == 1
-
-
-async def test_open_transaction_leaves_no_trace(make_config: MakeConfig, dialect: Dialect) -> None:
-    config = make_config(max_size=1, min_size=1)
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-    async with config.provide_session() as session:
-        await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-        assert session.in_transaction
-    async with config.provide_session() as session:  # the same (only) connection
-        assert not session.in_transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 0
-
-
-async def test_leaving_with_an_exception_rolls_back(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-
-    async def fail() -> None:
-        async with config.provide_session() as session:
-            await session.execute("INSERT INTO users (email, age) VALUES (?, ?)", "a@x", 1)
-            raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        await fail()
-    assert await _count(config) == 0
 
 
 async def test_execute_many(config: Any, dialect: Dialect) -> None:
@@ -293,22 +121,6 @@ async def test_execute_many(config: Any, dialect: Dialect) -> None:
         assert await session.select_value("SELECT count(*) FROM users") == 0
         with pytest.raises(ParameterError, match="row 1"):
             await session.execute_many("INSERT INTO users (email) VALUES (?)", [("a",), ()])
-
-
-async def test_execute_script(config: Any, dialect: Dialect) -> None:
-    async with config.provide_session() as session:
-        await _users(session, dialect)
-        await session.execute_script(
-            """
-            INSERT INTO users (email, age) VALUES ('semi;colon@x', 1);
-            -- a comment; with a semicolon
-            INSERT INTO users (email, age) VALUES ('quote''s@x', 2);
-            """
-        )
-        emails = await session.select("SELECT email FROM users ORDER BY age")
-        assert [row["email"] for row in emails] == ["semi;colon@x", "quote's@x"]
-        await session.rollback()  # the script ran inside the session's transaction
-        assert await session.select_value("SELECT count(*) FROM users") == 0
 
 
 # -- pools -----------------------------------------------------------------------------------

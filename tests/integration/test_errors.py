@@ -1,4 +1,5 @@
-"""Driver errors from real databases become the right sqlspec class, chained to the driver's."""
+"""Driver errors of the sync adapters that not every backend shares become the right sqlspec
+class, chained to the driver's (the shared ones: ``tests/contract/test_errors.py``)."""
 
 from __future__ import annotations
 
@@ -11,39 +12,15 @@ import pytest
 
 from sqlspec import SQLSpec, SQLSpecError
 from sqlspec.exceptions import (
-    CheckViolationError,
     DataError,
     ForeignKeyViolationError,
-    IntegrityError,
-    NotNullViolationError,
     OperationalError,
     ProgrammingError,
     SerializationError,
     StatementTimeoutError,
     TransactionError,
-    UniqueViolationError,
 )
 from tests.integration.conftest import Dialect, MakeConfig, only
-
-
-@pytest.fixture
-def constrained(session: Any) -> Any:
-    session.execute_script(
-        """
-        CREATE TABLE parent (id INTEGER PRIMARY KEY);
-        CREATE TABLE child (
-            id INTEGER PRIMARY KEY,
-            parent_id INTEGER REFERENCES parent (id),
-            name VARCHAR(20) NOT NULL,
-            qty INTEGER CHECK (qty > 0),
-            code VARCHAR(10) UNIQUE
-        );
-        INSERT INTO parent (id) VALUES (1);
-        INSERT INTO child (id, parent_id, name, qty, code) VALUES (1, 1, 'first', 1, 'A');
-        """
-    )
-    session.commit()
-    return session
 
 
 def _assert_translated(
@@ -52,63 +29,6 @@ def _assert_translated(
     assert type(error.value) is cls, f"{type(error.value).__name__}: {error.value}"
     assert isinstance(error.value.__cause__, dialect.driver_error)
     assert str(error.value)  # the driver's message is kept
-
-
-INSERT = "INSERT INTO child (id, parent_id, name, qty, code) VALUES (?, ?, ?, ?, ?)"
-VIOLATIONS = {
-    "unique-primary-key": ((1, 1, "dup", 1, "B"), UniqueViolationError),
-    "unique-column": ((2, 1, "dup", 1, "A"), UniqueViolationError),
-    "foreign-key": ((2, 99, "orphan", 1, "B"), ForeignKeyViolationError),
-    "not-null": ((2, 1, None, 1, "B"), NotNullViolationError),
-    "check": ((2, 1, "neg", -5, "B"), CheckViolationError),
-}
-
-
-@pytest.mark.parametrize("kind", list(VIOLATIONS))
-def test_constraint_violations(constrained: Any, dialect: Dialect, kind: str) -> None:
-    values, cls = VIOLATIONS[kind]
-    with pytest.raises(IntegrityError) as error:
-        constrained.execute(INSERT, values)
-    _assert_translated(error, cls, dialect)
-    constrained.rollback()
-    # The session goes on after the rollback, and the failed row is not there.
-    assert constrained.select_value("SELECT count(*) FROM child") == 1
-
-
-def test_constraint_violation_in_execute_many(constrained: Any, dialect: Dialect) -> None:
-    rows = [(2, 1, "two", 1, "B"), (3, 1, "three", 1, "B")]
-    with pytest.raises(UniqueViolationError) as error:
-        constrained.execute_many(INSERT, rows)
-    _assert_translated(error, UniqueViolationError, dialect)
-    constrained.rollback()
-    assert constrained.select_value("SELECT count(*) FROM child") == 1
-
-
-def test_constraint_violation_in_execute_script(constrained: Any, dialect: Dialect) -> None:
-    with pytest.raises(UniqueViolationError) as error:
-        constrained.execute_script(
-            "INSERT INTO parent (id) VALUES (2); INSERT INTO parent (id) VALUES (2);"
-        )
-    _assert_translated(error, UniqueViolationError, dialect)
-    constrained.rollback()
-    assert constrained.select_value("SELECT count(*) FROM parent") == 1
-
-
-def test_foreign_key_violation_on_delete(constrained: Any, dialect: Dialect) -> None:
-    with pytest.raises(ForeignKeyViolationError) as error:
-        constrained.execute("DELETE FROM parent WHERE id = ?", 1)
-    _assert_translated(error, ForeignKeyViolationError, dialect)
-
-
-@pytest.mark.parametrize(
-    "sql",
-    ["SELEC 1", "SELECT * FROM no_such_table", "SELECT no_such_column FROM parent"],
-    ids=["syntax", "unknown-table", "unknown-column"],
-)
-def test_programming_errors(constrained: Any, dialect: Dialect, sql: str) -> None:
-    with pytest.raises(ProgrammingError) as error:
-        constrained.execute(sql)
-    _assert_translated(error, ProgrammingError, dialect)
 
 
 @only("duckdb", "postgres")

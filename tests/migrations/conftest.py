@@ -9,43 +9,40 @@ the portal, as ``spec.migrations()`` does.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncmy
-import psycopg
 import pytest
 
 from sqlspec import SQLSpec
-from sqlspec.adapters.aiosqlite import AiosqliteConfig
-from sqlspec.adapters.asyncmy import AsyncmyConfig
-from sqlspec.adapters.asyncpg import AsyncpgConfig
-from sqlspec.adapters.duckdb import DuckDBConfig
-from sqlspec.adapters.psycopg import PsycopgAsyncConfig, PsycopgConfig
-from sqlspec.adapters.sqlite import SqliteConfig
+from tests.backends import BACKENDS as MATRIX
+from tests.backends import BackendInfo, Database, open_database
 from tests.servers import MariaDBServer, PostgresServer
 
-BACKENDS = (
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("sqlite_memory", id="sqlite_memory"),
-    pytest.param("duckdb", id="duckdb"),
-    pytest.param("psycopg", id="psycopg", marks=pytest.mark.postgres),
-    pytest.param("asyncpg", id="asyncpg", marks=pytest.mark.postgres),
-    pytest.param("aiosqlite", id="aiosqlite"),
-    pytest.param("asyncmy", id="asyncmy", marks=pytest.mark.mariadb),
-)
-POSTGRES_BACKENDS = (
-    pytest.param("psycopg", id="psycopg", marks=pytest.mark.postgres),
-    pytest.param("asyncpg", id="asyncpg", marks=pytest.mark.postgres),
-    pytest.param("psycopg_async", id="psycopg_async", marks=pytest.mark.postgres),
-)
+#: This suite's backend names (its test ids) and their backends in ``tests.backends``
+#: (``sqlite_memory`` is SQLite on ``:memory:``).
+NAMES = {
+    "sqlite": "sqlite",
+    "sqlite_memory": "sqlite",
+    "duckdb": "duckdb",
+    "psycopg": "psycopg",
+    "asyncpg": "asyncpg",
+    "aiosqlite": "aiosqlite",
+    "asyncmy": "asyncmy",
+    "psycopg_async": "psycopg_async",
+}
 
-_numbers = itertools.count(1)
+
+def _params(*names: str) -> tuple[Any, ...]:
+    return tuple(pytest.param(name, id=name, marks=MATRIX[NAMES[name]].marks) for name in names)
+
+
+BACKENDS = _params(
+    "sqlite", "sqlite_memory", "duckdb", "psycopg", "asyncpg", "aiosqlite", "asyncmy"
+)
+POSTGRES_BACKENDS = _params("psycopg", "asyncpg", "psycopg_async")
 
 
 @dataclass
@@ -59,70 +56,26 @@ class Backend:
     mariadb: MariaDBServer | None = None
 
     @property
+    def info(self) -> BackendInfo:
+        return MATRIX[NAMES[self.name]]
+
+    @property
     def transactional_ddl(self) -> bool:
-        return self.name != "asyncmy"
+        return self.info.transactional_ddl
 
     def pool_config(self) -> dict[str, Any]:
         if self.name == "sqlite":
             return {"database": str(self.tmp_path / "test.db")}
         if self.name == "sqlite_memory":
             return {"database": ":memory:"}
-        if self.name == "duckdb":
-            return {"database": str(self.tmp_path / "test.duckdb")}
         if self.name == "aiosqlite":
             return {"database": str(self.tmp_path / "test.async.db")}
-        if self.name in ("psycopg", "psycopg_async"):
-            assert self.postgres is not None
-            return {
-                "conninfo": self.postgres.conninfo,
-                "options": f"-c search_path={self.schema}",
-                "min_size": 0,
-            }
-        if self.name == "asyncpg":
-            assert self.postgres is not None
-            return {"dsn": self.postgres.dsn, "server_settings": {"search_path": str(self.schema)}}
-        assert self.mariadb is not None
-        server = self.mariadb
-        return {
-            "host": server.host,
-            "port": server.port,
-            "user": server.user,
-            "password": server.password,
-            "database": server.database,
-        }
+        settings = {"min_size": 0} if self.name in ("psycopg", "psycopg_async") else {}
+        database = Database(self.info, self.tmp_path, self.postgres, self.schema, self.mariadb)
+        return database.pool_config(**settings)
 
     def config(self, **kwargs: Any) -> Any:
-        classes: dict[str, type[Any]] = {
-            "sqlite": SqliteConfig,
-            "sqlite_memory": SqliteConfig,
-            "duckdb": DuckDBConfig,
-            "psycopg": PsycopgConfig,
-            "psycopg_async": PsycopgAsyncConfig,
-            "asyncpg": AsyncpgConfig,
-            "aiosqlite": AiosqliteConfig,
-            "asyncmy": AsyncmyConfig,
-        }
-        return classes[self.name](pool_config=self.pool_config(), **kwargs)
-
-
-async def _empty_mariadb(server: MariaDBServer) -> None:
-    conn = await asyncmy.connect(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        database=server.database,
-        autocommit=True,
-    )
-    try:
-        cursor = conn.cursor()
-        await cursor.execute("SHOW TABLES")
-        tables = [row[0] for row in await cursor.fetchall()]
-        if tables:
-            await cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
-            await cursor.execute("DROP TABLE " + ", ".join(f"`{t}`" for t in tables))
-    finally:
-        await conn.ensure_closed()
+        return self.info.config_class(pool_config=self.pool_config(), **kwargs)
 
 
 @pytest.fixture
@@ -135,22 +88,8 @@ def spec() -> Iterator[SQLSpec]:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     name = str(request.param)
-    if name in ("psycopg", "psycopg_async", "asyncpg"):
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        schema = f"mig_{os.getpid()}_{next(_numbers)}"
-        with psycopg.connect(server.conninfo, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        yield Backend(name, tmp_path, postgres=server, schema=schema)
-        with psycopg.connect(server.conninfo, autocommit=True) as conn:
-            conn.execute("SET lock_timeout = '5s'")
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        return
-    if name == "asyncmy":
-        mariadb: MariaDBServer = request.getfixturevalue("mariadb_server")
-        asyncio.run(_empty_mariadb(mariadb))
-        yield Backend(name, tmp_path, mariadb=mariadb)
-        return
-    yield Backend(name, tmp_path)
+    with open_database(request, NAMES[name], tmp_path, "mig") as db:
+        yield Backend(name, tmp_path, postgres=db.postgres, schema=db.schema, mariadb=db.mariadb)
 
 
 MakeConfig = Callable[..., Any]

@@ -1,8 +1,10 @@
 """Request lifecycle: sessions are borrowed lazily, released at teardown on every path, and in
 the automatic modes committed or rolled back by the final response status.
 
-Every test runs on every adapter, sync and async (``ALL_BACKENDS``): on an async one the plugin
-hands a sync view the portal facade of an async session, and the same behaviour must hold.
+Every test runs on every backend the extension supports, sync and async (``ALL_BACKENDS``: all of
+``tests.backends`` but DuckDB, which the extension refuses, see
+``tests/extensions/flask/test_isolation.py``): on an async one the plugin hands a sync view the
+portal facade of an async session, and the same behaviour must hold.
 What a request left behind is always read through a fresh session (committed data only).
 """
 
