@@ -3,10 +3,10 @@ async config (and the Flask plugin's ``get_session()`` in a sync view).
 
 Each method runs the async session's coroutine of the same name on the :mod:`portal
 <sqlspec.portal>`'s event loop and returns its plain result. A thread hop onto the loop costs more
-than the driver work of a short statement, so the facade makes as few as it can: entering borrows
-nothing, the first operation borrows the connection, opens the transaction and runs in one hop,
-and ``commit(release=True)`` / ``rollback(release=True)`` end the transaction and return the
-connection in one hop (what the Flask plugin does at the end of a request).
+than the driver work of a short statement, so a request makes as few as it can: a session opened
+with :meth:`~PortalSession.open_lazily` borrows at its first operation, in that operation's hop
+(borrow, ``BEGIN`` and statement in one), and ``commit(release=True)`` / ``rollback(release=True)``
+end the transaction and return the connection in one hop (what the Flask plugin does per request).
 """
 
 from __future__ import annotations
@@ -113,18 +113,24 @@ class PortalSession:
         self._session.log_context = value
 
     def _pending(self) -> bool:
-        """True when the session is open but has not borrowed its connection yet (entered, or
+        """True when the session is open but holds no connection yet (:meth:`open_lazily`, or
         released by ``commit(release=True)``), so its next operation borrows first."""
         session = self._session
         return self._entered and session._connection is None and session._lost is None
 
     def _current_connection(self) -> Any:
-        if self._pending():
-            self._run(self._session.__aenter__(), "borrowing a connection")
+        self.borrow()
         return self._session._open_connection()
 
-    def _run(self, coro: Any, what: str) -> Any:
+    def borrow(self) -> None:
+        """Borrow the connection now if the session was opened lazily or released (one hop);
+        a no-op when it holds one."""
         if self._session._connection is None and self._pending():
+            self._run(self._session.__aenter__(), "borrowing a connection")
+
+    def _run(self, coro: Any, what: str) -> Any:
+        borrowing = self._session._connection is None and self._pending()
+        if borrowing:
             coro = _borrowing(self._session, coro)
         # The portal runs the call in a copy of this thread's context; observers also want the
         # caller's source location, which the portal thread's stack does not show.
@@ -132,6 +138,8 @@ class PortalSession:
         try:
             return self._call(coro, self._timeout, what)
         except PortalTimeoutError as error:
+            if borrowing and self._session._connection is None:
+                what = "borrowing a connection"  # the limit passed before the operation began
             raise self._after_timeout(error, what) from error
         finally:
             if mark is not None:
@@ -164,8 +172,16 @@ class PortalSession:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def __enter__(self) -> PortalSession:
-        """Open the session; the connection is borrowed by its first operation, in that
-        operation's hop (a pool timeout or an unreachable server is raised there)."""
+        if self._session.closed and not self._pending():  # opened lazily: it borrows later
+            self._run(self._session.__aenter__(), "borrowing a connection")
+        self._entered = True
+        return self
+
+    def open_lazily(self) -> PortalSession:
+        """Open the session without borrowing yet (what the Flask plugin does): its first
+        operation borrows the connection, opens the transaction and runs in one hop, and a pool
+        timeout or an unreachable server is raised by that operation. A session opened so and
+        never used costs no hop at all; ``with session.open_lazily():`` stays lazy."""
         session = self._session
         if session._connection is None:
             session._lost = None

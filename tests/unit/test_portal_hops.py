@@ -80,8 +80,8 @@ def test_first_statement_is_one_hop_and_commit_with_release_another(
 ) -> None:
     config = lite(spec, tmp_path)
     hops.take()
-    with spec.provide_sync_session(config) as db:
-        assert hops.take() == 0  # entering borrows nothing yet
+    with spec.provide_sync_session(config).open_lazily() as db:
+        assert hops.take() == 0  # opened lazily: nothing borrowed yet
         assert not db.closed
         assert not db.in_transaction
         db.execute("INSERT INTO items (name) VALUES (?)", "a")  # borrow + BEGIN + INSERT
@@ -94,7 +94,8 @@ def test_first_statement_is_one_hop_and_commit_with_release_another(
         assert not db.closed  # still open: the next use borrows again
         assert not db.in_transaction
     assert hops.take() == 0  # nothing left to release
-    with spec.provide_sync_session(config) as db:
+    with spec.provide_sync_session(config) as db:  # entering borrows, as ever
+        assert hops.take() == 1
         assert db.select_value("SELECT name FROM items") == "a"
     assert hops.take() == 2  # the SELECT, then leaving (rollback + release)
 
@@ -102,7 +103,7 @@ def test_first_statement_is_one_hop_and_commit_with_release_another(
 def test_an_unused_session_costs_no_hop(spec: SQLSpec, tmp_path: Path, hops: Hops) -> None:
     config = lite(spec, tmp_path)
     hops.take()
-    with spec.provide_sync_session(config) as db:
+    with spec.provide_sync_session(config).open_lazily() as db:
         db.commit()
         db.rollback(release=True)
         assert db.connection is db.connection
@@ -115,6 +116,7 @@ def test_a_released_session_borrows_again_and_keeps_working(
 ) -> None:
     config = lite(spec, tmp_path)
     with spec.provide_sync_session(config) as db:
+        assert in_use(config) == 1
         db.execute("INSERT INTO items (name) VALUES (?)", "kept")
         db.rollback(release=True)
         assert in_use(config) == 0

@@ -225,7 +225,10 @@ class SQLSpecPlugin:
         session = context.sessions.get(state.session_key)
         if session is None:
             session = state.config.provide_sync_session()  # type: ignore[attr-defined]
-            session.__enter__()
+            if isinstance(session, PortalSession):
+                session.open_lazily()  # borrowed by its first statement, in the same hop
+            else:
+                session.__enter__()
             context.sessions[state.session_key] = session
             namespace[state.connection_key] = session.connection
             if observes_statements(state.config) and has_request_context():
@@ -239,6 +242,8 @@ class SQLSpecPlugin:
         namespace = _app_context().g.__dict__
         context: _ContextSessions = namespace[_CONTEXT]
         state = context.default if key is None else self._pick(context.states, key)
+        if isinstance(session, PortalSession):
+            session.borrow()  # a lazily opened session: the connection asked for is borrowed
         # Read again: the session replaces a connection found dead at its first statement.
         connection: SessionConnectionProtocol = session.connection
         namespace[state.connection_key] = connection
