@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlspec.async_driver import RECOVERY_TIMEOUT, AsyncDriver
 from sqlspec.driver import CLOSED_SESSION_MESSAGE, SessionConnection
 from sqlspec.exceptions import PortalTimeoutError
 from sqlspec.observe import HUB, mark_caller, unmark_caller
 from sqlspec.portal import Portal, get_portal
+from sqlspec.protocols import SyncSession
 from sqlspec.result import SQLResult
 
 __all__ = ("PortalSession",)
 
 logger = logging.getLogger("sqlspec.driver")
 
-SchemaT = TypeVar("SchemaT")
 T = TypeVar("T")
 
 
@@ -225,15 +225,7 @@ class PortalSession:
 
     # -- statements ----------------------------------------------------------------------------
 
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> SQLResult[dict[str, Any]]: ...
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
-    def execute(
+    def _execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
         """Run one statement and return its result (see :meth:`AsyncDriver.execute`)."""
@@ -252,15 +244,7 @@ class PortalSession:
         (``transaction=False``: outside any, see :meth:`AsyncDriver.execute_script`)."""
         self._run(self._session.execute_script(sql, transaction=transaction), sql)
 
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> list[dict[str, Any]]: ...
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
-    def select(
+    def _select(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> list[Any]:
         """Return every row of a query."""
@@ -268,15 +252,7 @@ class PortalSession:
             self._session.select(sql, *parameters, schema_type=schema_type, **named), sql
         )
 
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any]: ...
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
-    def select_one(
+    def _select_one(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
         """Return the only row; raise when there is none or several."""
@@ -284,15 +260,7 @@ class PortalSession:
             self._session.select_one(sql, *parameters, schema_type=schema_type, **named), sql
         )
 
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any] | None: ...
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
-    def select_one_or_none(
+    def _select_one_or_none(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
         """Return the only row or ``None``; raise when several rows came back."""
@@ -333,6 +301,16 @@ class PortalSession:
             coro.close()  # nothing borrowed, so no transaction to end
             return
         self._run(_releasing(self._session, coro) if release else coro, what)
+
+    # The typed signatures (overloads by schema_type) are the protocol's, stated once.
+    if TYPE_CHECKING:
+        execute = SyncSession.execute
+        select = SyncSession.select
+        select_one = SyncSession.select_one
+        select_one_or_none = SyncSession.select_one_or_none
+    else:
+        execute, select, select_one = _execute, _select, _select_one
+        select_one_or_none = _select_one_or_none
 
     def __repr__(self) -> str:
         state = "closed" if self._session.closed else "open"
