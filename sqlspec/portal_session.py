@@ -2,28 +2,70 @@
 async config (and the Flask plugin's ``get_session()`` in a sync view).
 
 Each method runs the async session's coroutine of the same name on the :mod:`portal
-<sqlspec.portal>`'s event loop and returns its plain result.
+<sqlspec.portal>`'s event loop and returns its plain result. A thread hop onto the loop costs more
+than the driver work of a short statement, so a request makes as few as it can: a session opened
+with :meth:`~PortalSession.open_lazily` borrows at its first operation, in that operation's hop
+(borrow, ``BEGIN`` and statement in one), and ``commit(release=True)`` / ``rollback(release=True)``
+end the transaction and return the connection in one hop (what the Flask plugin does per request).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, TypeVar, overload
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlspec.async_driver import RECOVERY_TIMEOUT, AsyncDriver, view_of
+from sqlspec.async_driver import RECOVERY_TIMEOUT, AsyncDriver
 from sqlspec.driver import CLOSED_SESSION_MESSAGE, SessionConnection
 from sqlspec.exceptions import PortalTimeoutError
 from sqlspec.observe import HUB, mark_caller, unmark_caller
 from sqlspec.portal import Portal, get_portal
+from sqlspec.protocols import SyncSession
 from sqlspec.result import SQLResult
 
 __all__ = ("PortalSession",)
 
 logger = logging.getLogger("sqlspec.driver")
 
-SchemaT = TypeVar("SchemaT")
+T = TypeVar("T")
+
+
+async def _borrowing(session: AsyncDriver[Any], operation: Coroutine[Any, Any, T]) -> T:
+    """Borrow the session's connection, then run ``operation`` (which opens the transaction):
+    both on the loop, so the caller pays one hop for them."""
+    try:
+        await session.__aenter__()
+    except BaseException:
+        operation.close()
+        raise
+    return await operation
+
+
+async def _releasing(session: AsyncDriver[Any], operation: Coroutine[Any, Any, None]) -> None:
+    """Run ``operation`` (a commit or rollback), then return the connection, whatever happened."""
+    try:
+        await operation
+    finally:
+        await session.close()
+
+
+class _FacadeConnection(SessionConnection):
+    """The facade's connection view: the driver connection is the session's current one,
+    borrowed (one hop) when a driver-level attribute is first needed; ``commit()`` and
+    ``rollback()`` need none."""
+
+    __slots__ = ()
+
+    @property
+    def raw(self) -> Any:
+        """The driver's own connection object."""
+        return self._session._current_connection()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+    def __repr__(self) -> str:
+        return f"<SessionConnection of {self._session!r}>"
 
 
 class PortalSession:
@@ -36,7 +78,7 @@ class PortalSession:
     (or its connection discarded) and :class:`~sqlspec.exceptions.PortalTimeoutError` is raised.
     """
 
-    __slots__ = ("_call", "_connection_view", "_portal", "_session", "_timeout", "config")
+    __slots__ = ("_call", "_entered", "_portal", "_session", "_timeout", "_view", "config")
 
     def __init__(
         self,
@@ -50,7 +92,9 @@ class PortalSession:
         session._closed_message = CLOSED_SESSION_MESSAGE
         self.config = session.config
         self._portal = portal
-        self._connection_view: SessionConnection | None = None
+        # Entered and not closed since: an operation without a connection borrows one first.
+        self._entered = False
+        self._view = _FacadeConnection(self, None)
         self._call = portal.call
         self._timeout = session.config.portal_timeout if timeout is None else timeout
 
@@ -68,13 +112,34 @@ class PortalSession:
     def log_context(self, value: str | None) -> None:
         self._session.log_context = value
 
+    def _pending(self) -> bool:
+        """True when the session is open but holds no connection yet (:meth:`open_lazily`, or
+        released by ``commit(release=True)``), so its next operation borrows first."""
+        session = self._session
+        return self._entered and session._connection is None and session._lost is None
+
+    def _current_connection(self) -> Any:
+        self.borrow()
+        return self._session._open_connection()
+
+    def borrow(self) -> None:
+        """Borrow the connection now if the session was opened lazily or released (one hop);
+        a no-op when it holds one."""
+        if self._session._connection is None and self._pending():
+            self._run(self._session.__aenter__(), "borrowing a connection")
+
     def _run(self, coro: Any, what: str) -> Any:
+        borrowing = self._session._connection is None and self._pending()
+        if borrowing:
+            coro = _borrowing(self._session, coro)
         # The portal runs the call in a copy of this thread's context; observers also want the
         # caller's source location, which the portal thread's stack does not show.
         mark = mark_caller() if HUB.wants_location else None
         try:
             return self._call(coro, self._timeout, what)
         except PortalTimeoutError as error:
+            if borrowing and self._session._connection is None:
+                what = "borrowing a connection"  # the limit passed before the operation began
             raise self._after_timeout(error, what) from error
         finally:
             if mark is not None:
@@ -107,36 +172,50 @@ class PortalSession:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def __enter__(self) -> PortalSession:
-        if self._session.closed:
+        if self._session.closed and not self._pending():  # opened lazily: it borrows later
             self._run(self._session.__aenter__(), "borrowing a connection")
+        self._entered = True
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def open_lazily(self) -> PortalSession:
+        """Open the session without borrowing yet (what the Flask plugin does): its first
+        operation borrows the connection, opens the transaction and runs in one hop, and a pool
+        timeout or an unreachable server is raised by that operation. A session opened so and
+        never used costs no hop at all; ``with session.open_lazily():`` stays lazy."""
+        session = self._session
+        if session._connection is None:
+            session._lost = None
+            self._entered = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
         """Roll back anything uncommitted and return the connection to its pool (idempotent)."""
-        if not self._session.closed:
+        self._entered = False
+        if self._session._connection is not None:
             self._run(self._session.close(), "returning the connection")
 
     @property
     def closed(self) -> bool:
-        return self._session.closed
+        """True when the session holds no connection and will not borrow one (not entered,
+        closed, or its connection was discarded)."""
+        return self._session._connection is None and not self._pending()
 
     @property
     def connection(self) -> Any:
         """The driver connection; its ``commit()``/``rollback()`` end this session's transaction
         (run on the portal, so they work from sync code for every adapter)."""
-        return view_of(self, self._session._open_connection())
+        if self._session._connection is None and not self._pending():
+            self._session._open_connection()  # raises: closed, or the connection was discarded
+        return self._view
 
     @property
     def in_transaction(self) -> bool:
         """True while a transaction is open on this session."""
+        if self._pending():
+            return False
         return self._session.in_transaction
 
     @property
@@ -146,15 +225,7 @@ class PortalSession:
 
     # -- statements ----------------------------------------------------------------------------
 
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> SQLResult[dict[str, Any]]: ...
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
-    def execute(
+    def _execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
         """Run one statement and return its result (see :meth:`AsyncDriver.execute`)."""
@@ -173,15 +244,7 @@ class PortalSession:
         (``transaction=False``: outside any, see :meth:`AsyncDriver.execute_script`)."""
         self._run(self._session.execute_script(sql, transaction=transaction), sql)
 
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> list[dict[str, Any]]: ...
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
-    def select(
+    def _select(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> list[Any]:
         """Return every row of a query."""
@@ -189,15 +252,7 @@ class PortalSession:
             self._session.select(sql, *parameters, schema_type=schema_type, **named), sql
         )
 
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any]: ...
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
-    def select_one(
+    def _select_one(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
         """Return the only row; raise when there is none or several."""
@@ -205,15 +260,7 @@ class PortalSession:
             self._session.select_one(sql, *parameters, schema_type=schema_type, **named), sql
         )
 
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any] | None: ...
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
-    def select_one_or_none(
+    def _select_one_or_none(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
         """Return the only row or ``None``; raise when several rows came back."""
@@ -236,13 +283,34 @@ class PortalSession:
         """Open the transaction now rather than at the next statement."""
         self._run(self._session.begin(), "BEGIN")
 
-    def commit(self) -> None:
-        """Commit the open transaction (no-op when none is open)."""
-        self._run(self._session.commit(), "COMMIT")
+    def commit(self, *, release: bool = False) -> None:
+        """Commit the open transaction (no-op when none is open).
 
-    def rollback(self) -> None:
-        """Roll back the open transaction (no-op when none is open)."""
-        self._run(self._session.rollback(), "ROLLBACK")
+        ``release=True`` also returns the connection to its pool, in the same hop, whether the
+        commit succeeded or not; the session stays open and borrows again at its next use.
+        """
+        self._end(self._session.commit(), "COMMIT", release)
+
+    def rollback(self, *, release: bool = False) -> None:
+        """Roll back the open transaction (no-op when none is open); ``release=True`` as for
+        :meth:`commit`."""
+        self._end(self._session.rollback(), "ROLLBACK", release)
+
+    def _end(self, coro: Coroutine[Any, Any, None], what: str, release: bool) -> None:
+        if self._session._connection is None and self._pending():
+            coro.close()  # nothing borrowed, so no transaction to end
+            return
+        self._run(_releasing(self._session, coro) if release else coro, what)
+
+    # The typed signatures (overloads by schema_type) are the protocol's, stated once.
+    if TYPE_CHECKING:
+        execute = SyncSession.execute
+        select = SyncSession.select
+        select_one = SyncSession.select_one
+        select_one_or_none = SyncSession.select_one_or_none
+    else:
+        execute, select, select_one = _execute, _select, _select_one
+        select_one_or_none = _select_one_or_none
 
     def __repr__(self) -> str:
         state = "closed" if self._session.closed else "open"

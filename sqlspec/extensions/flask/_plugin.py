@@ -27,6 +27,7 @@ from sqlspec.extensions.flask._state import DatabaseState, build_states
 from sqlspec.migrations import Migrations
 from sqlspec.observe import observes_statements, request_id
 from sqlspec.portal import get_portal
+from sqlspec.portal_session import PortalSession
 from sqlspec.protocols import SessionConnectionProtocol, SyncSession
 from sqlspec.retry import CONFLICT_ERRORS, RetryPolicy, conflict_retrier
 from sqlspec.testing import isolated
@@ -39,6 +40,17 @@ _CONTEXT = "_sqlspec"
 _REQUEST_ID_TOKEN = "_sqlspec_request_id_token"
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
+
+def _end_transaction(session: Any, *, commit: bool) -> None:
+    """Commit or roll back a request's session. A portal session also returns its connection in
+    the same hop onto the loop (it borrows again if used later, and teardown finds nothing left
+    to release); a sync session keeps it until teardown."""
+    end = session.commit if commit else session.rollback
+    if isinstance(session, PortalSession):
+        end(release=True)
+    else:
+        end()
 
 
 class _ContextSessions:
@@ -213,7 +225,10 @@ class SQLSpecPlugin:
         session = context.sessions.get(state.session_key)
         if session is None:
             session = state.config.provide_sync_session()  # type: ignore[attr-defined]
-            session.__enter__()
+            if isinstance(session, PortalSession):
+                session.open_lazily()  # borrowed by its first statement, in the same hop
+            else:
+                session.__enter__()
             context.sessions[state.session_key] = session
             namespace[state.connection_key] = session.connection
             if observes_statements(state.config) and has_request_context():
@@ -227,6 +242,8 @@ class SQLSpecPlugin:
         namespace = _app_context().g.__dict__
         context: _ContextSessions = namespace[_CONTEXT]
         state = context.default if key is None else self._pick(context.states, key)
+        if isinstance(session, PortalSession):
+            session.borrow()  # a lazily opened session: the connection asked for is borrowed
         # Read again: the session replaces a connection found dead at its first statement.
         connection: SessionConnectionProtocol = session.connection
         namespace[state.connection_key] = connection
@@ -247,7 +264,7 @@ class SQLSpecPlugin:
                 continue
             if failure is None and status in commit_statuses:
                 try:
-                    session.commit()
+                    _end_transaction(session, commit=True)
                 except Exception as error:
                     failure = error
                     logger.exception(
@@ -320,7 +337,7 @@ class SQLSpecPlugin:
     @staticmethod
     def _rollback_quietly(key: str, session: Any) -> None:
         try:
-            session.rollback()
+            _end_transaction(session, commit=False)
         except Exception:
             logger.exception("rollback failed for session %r", key)
 
