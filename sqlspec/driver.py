@@ -328,14 +328,19 @@ class SyncDriver(Generic[ConnT]):
         stmt = self._statements.get(sql) if self._rewrite else None
         if stmt is None:
             stmt = self._prepare(sql)
-        # Fast path: one tuple already in the driver's order goes to the driver as it is.
+        # Fast paths: one tuple already in the driver's order goes to the driver as it is, and
+        # so does one scalar for a statement with one placeholder (what binding would return).
         if (
             len(parameters) == 1
-            and parameters[0].__class__ is tuple
-            and len(parameters[0]) == stmt.direct_length
             and not named
+            and (
+                (parameters[0].__class__ is tuple and len(parameters[0]) == stmt.direct_length)
+                or (stmt.direct_length == 1 and parameters[0].__class__ in _SCALARS)
+            )
         ):
-            params: Sequence[Any] = parameters[0]
+            params: Sequence[Any] = (
+                parameters[0] if parameters[0].__class__ is tuple else parameters
+            )
         else:
             params = stmt.bind(
                 lone_none_as_null(stmt, parameters, collect_parameters(parameters, named))

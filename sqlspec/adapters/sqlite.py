@@ -83,7 +83,11 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
         return cursor.lastrowid
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        self._cursor.execute(self.config.begin_statement)  # type: ignore[attr-defined]
+        # executescript() runs the statement with one release of the GIL, where execute() on a
+        # cached statement releases it four or five times (reset, bind, step, reset); with
+        # threads waiting for the GIL each release is a thread switch. It commits first only
+        # inside a transaction, and BEGIN is only sent outside one.
+        self._cursor.executescript(self.config.begin_statement)  # type: ignore[attr-defined]
 
     def _in_transaction(self, conn: sqlite3.Connection) -> bool:
         return conn.in_transaction
