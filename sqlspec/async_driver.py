@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from typing_extensions import Self
 
-from sqlspec._values import UnbindableValue, too_many_parameters
-from sqlspec.driver import (
+from sqlspec._session import (
     OUTSIDE_TRANSACTION_MESSAGE,
     SessionConnection,
     collect_parameters,
@@ -30,6 +29,8 @@ from sqlspec.driver import (
     lost_connection_error,
     report_failure,
 )
+from sqlspec._session import view_of as view_of
+from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
 from sqlspec.observe import HUB, begin_statement, observes_statements
 from sqlspec.result import SQLResult
@@ -40,13 +41,13 @@ from sqlspec.translate import translate, with_context
 if TYPE_CHECKING:
     from sqlspec.config import AsyncDatabaseConfig, AsyncPool
 
-__all__ = ("AsyncDriver", "Fetched")
+# RECOVERY_TIMEOUT, view_of: only for sqlspec.portal_session, until it imports them privately.
+__all__ = ("RECOVERY_TIMEOUT", "AsyncDriver", "Fetched", "view_of")
 
-logger = logging.getLogger("sqlspec.driver")
+_logger = logging.getLogger("sqlspec.driver")
 
-ConnT = TypeVar("ConnT")
-SchemaT = TypeVar("SchemaT")
-T = TypeVar("T")
+_ConnT = TypeVar("_ConnT")
+_SchemaT = TypeVar("_SchemaT")
 
 #: What an adapter's ``_run`` returns: (description or ``None`` when the statement returned no
 #: result set, the rows as sequences, rowcount or -1, last inserted id or ``None``). Column names
@@ -58,7 +59,7 @@ Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, An
 RECOVERY_TIMEOUT = 5.0
 
 
-class AsyncDriver(Generic[ConnT]):
+class AsyncDriver(Generic[_ConnT]):
     """An async database session over one pooled connection.
 
     Use it as an async context manager (``async with config.provide_session() as session``):
@@ -92,13 +93,11 @@ class AsyncDriver(Generic[ConnT]):
         "log_context",
     )
 
-    def __init__(
-        self, config: AsyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
-    ) -> None:
+    def __init__(self, config: AsyncDatabaseConfig[_ConnT, Any, Any]) -> None:
         self.config = config
-        self._connection: ConnT | None = connection
+        self._connection: _ConnT | None = None
         self._connection_view: SessionConnection | None = None
-        self._pool: AsyncPool[ConnT] | None = None
+        self._pool: AsyncPool[_ConnT] | None = None
         self._rewrite = config.statement_config.rewrite_parameters
         # True while an operation is under way on the connection; still True afterwards means
         # it was interrupted.
@@ -159,7 +158,7 @@ class AsyncDriver(Generic[ConnT]):
     def closed(self) -> bool:
         return self._connection is None
 
-    def _open_connection(self) -> ConnT:
+    def _open_connection(self) -> _ConnT:
         conn = self._connection
         if conn is None:
             if self._lost is not None:
@@ -167,7 +166,7 @@ class AsyncDriver(Generic[ConnT]):
             raise SQLSpecError(self._closed_message)
         return conn
 
-    async def _usable_connection(self) -> ConnT:
+    async def _usable_connection(self) -> _ConnT:
         """The connection, after cleaning up an interrupted operation if there was one."""
         if self._busy:
             await self._recover()
@@ -183,7 +182,7 @@ class AsyncDriver(Generic[ConnT]):
         try:
             healthy = await asyncio.wait_for(self._reset_interrupted(conn), RECOVERY_TIMEOUT)
         except Exception:
-            logger.warning(
+            _logger.warning(
                 "%s: could not roll back a connection after an interrupted operation; "
                 "discarding it",
                 self.config.describe(),
@@ -218,8 +217,8 @@ class AsyncDriver(Generic[ConnT]):
     ) -> SQLResult[dict[str, Any]]: ...
     @overload
     async def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> SQLResult[_SchemaT]: ...
     async def execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
@@ -345,8 +344,8 @@ class AsyncDriver(Generic[ConnT]):
     ) -> list[dict[str, Any]]: ...
     @overload
     async def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> list[_SchemaT]: ...
     async def select(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> list[Any]:
@@ -359,8 +358,8 @@ class AsyncDriver(Generic[ConnT]):
     ) -> dict[str, Any]: ...
     @overload
     async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT: ...
     async def select_one(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
@@ -374,8 +373,8 @@ class AsyncDriver(Generic[ConnT]):
     ) -> dict[str, Any] | None: ...
     @overload
     async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT | None: ...
     async def select_one_or_none(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
@@ -451,7 +450,7 @@ class AsyncDriver(Generic[ConnT]):
 
     # -- lost connections ----------------------------------------------------------------------
 
-    async def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+    async def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it
         (and the idle connections that died with it) and borrow a fresh one for a single rerun
         (see :meth:`SyncDriver._reconnected <sqlspec.driver.SyncDriver._reconnected>`)."""
@@ -474,7 +473,7 @@ class AsyncDriver(Generic[ConnT]):
 
     # -- adapter hooks -------------------------------------------------------------------------
 
-    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
+    def _is_disconnect(self, error: BaseException, conn: _ConnT) -> bool:
         """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
         unreachable), so the connection must never be used again."""
         return False
@@ -482,20 +481,20 @@ class AsyncDriver(Generic[ConnT]):
     def _on_acquire(self) -> None:
         """Called once the connection is borrowed (per-session state reset)."""
 
-    async def _begin_implicit(self, conn: ConnT) -> None:
+    async def _begin_implicit(self, conn: _ConnT) -> None:
         """Open a transaction if none is open (before every statement)."""
 
-    async def _run(self, conn: ConnT, sql: str, params: Sequence[Any]) -> Fetched:
+    async def _run(self, conn: _ConnT, sql: str, params: Sequence[Any]) -> Fetched:
         raise NotImplementedError
 
-    async def _run_many(self, conn: ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    async def _run_many(self, conn: _ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Run ``sql`` once per row; return the rows affected (-1 when the driver cannot tell)."""
         raise NotImplementedError
 
-    async def _run_script(self, conn: ConnT, sql: str) -> None:
+    async def _run_script(self, conn: _ConnT, sql: str) -> None:
         raise NotImplementedError
 
-    async def _run_outside_transaction(self, conn: ConnT, sql: str) -> None:
+    async def _run_outside_transaction(self, conn: _ConnT, sql: str) -> None:
         """Run a script in the database's autocommit mode. The default suits drivers that run
         statements on their own until the session sends ``BEGIN`` (asyncpg, aiosqlite); a
         transaction the server opened anyway (MySQL with autocommit off) is committed."""
@@ -503,19 +502,19 @@ class AsyncDriver(Generic[ConnT]):
         if self._in_transaction(conn):
             await self._commit(conn)
 
-    async def _begin(self, conn: ConnT) -> None:
+    async def _begin(self, conn: _ConnT) -> None:
         raise NotImplementedError
 
-    async def _commit(self, conn: ConnT) -> None:
+    async def _commit(self, conn: _ConnT) -> None:
         await conn.commit()  # type: ignore[attr-defined]
 
-    async def _rollback(self, conn: ConnT) -> None:
+    async def _rollback(self, conn: _ConnT) -> None:
         await conn.rollback()  # type: ignore[attr-defined]
 
-    def _in_transaction(self, conn: ConnT) -> bool:
+    def _in_transaction(self, conn: _ConnT) -> bool:
         raise NotImplementedError
 
-    async def _reset_interrupted(self, conn: ConnT) -> bool:
+    async def _reset_interrupted(self, conn: _ConnT) -> bool:
         """After an interrupted operation: make ``conn`` usable (roll back) and return True, or
         return False to have it discarded."""
         await self._rollback(conn)
@@ -542,7 +541,7 @@ class AsyncDriver(Generic[ConnT]):
             try:
                 await self._rollback(conn)
             except self.driver_errors:
-                logger.warning(
+                _logger.warning(
                     "%s: rolling back after a statement timeout failed",
                     self.config.describe(),
                     exc_info=True,
@@ -550,12 +549,3 @@ class AsyncDriver(Generic[ConnT]):
                 return translated
             self._busy = False
         return translated
-
-
-def view_of(session: Any, conn: Any) -> SessionConnection:
-    """The session's connection as handed out: one object for as long as the session holds
-    that connection (``session.connection is session.connection``)."""
-    view: SessionConnection | None = session._connection_view
-    if view is None or view.raw is not conn:
-        view = session._connection_view = SessionConnection(session, conn)
-    return view

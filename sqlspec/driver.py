@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, ove
 
 from typing_extensions import Self
 
-from sqlspec._values import UnbindableValue, too_many_parameters
-from sqlspec.exceptions import (
-    ConnectionError,
-    ParameterError,
-    ProgrammingError,
-    SQLSpecError,
-    StatementTimeoutError,
-    TransactionError,
+from sqlspec._session import CLOSED_SESSION_MESSAGE as CLOSED_SESSION_MESSAGE
+from sqlspec._session import (
+    OUTSIDE_TRANSACTION_MESSAGE,
+    collect_parameters,
+    duplicate_columns_error,
+    lone_none_as_null,
+    lost_connection_error,
+    report_failure,
 )
-from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
-from sqlspec.observe import log_statement as log_statement
-from sqlspec.observe import statement_logger as statement_logger
+from sqlspec._session import SessionConnection as SessionConnection
+from sqlspec._values import UnbindableValue, too_many_parameters
+from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
+from sqlspec.observe import HUB, begin_statement, observes_statements
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
@@ -35,11 +36,12 @@ from sqlspec.translate import translate, with_context
 if TYPE_CHECKING:
     from sqlspec.config import SyncDatabaseConfig
 
-__all__ = ("SessionConnection", "SyncDriver")
+# CLOSED_SESSION_MESSAGE: only for sqlspec.portal_session, until it imports it from
+# sqlspec._session.
+__all__ = ("CLOSED_SESSION_MESSAGE", "Cursor", "SessionConnection", "SyncDriver")
 
-ConnT = TypeVar("ConnT")
-SchemaT = TypeVar("SchemaT")
-ErrorT = TypeVar("ErrorT", bound=BaseException)
+_ConnT = TypeVar("_ConnT")
+_SchemaT = TypeVar("_SchemaT")
 
 
 class Cursor(Protocol):
@@ -52,148 +54,10 @@ class Cursor(Protocol):
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
 
-_SCALARS = frozenset({int, str, float, bool, bytes})
-
-
-def collect_parameters(
-    parameters: tuple[Any, ...], named: dict[str, Any]
-) -> Sequence[Any] | Mapping[str, Any] | None:
-    """Normalise ``execute(sql, *parameters, **named)`` into one parameter set.
-
-    One tuple/list/dict argument is the parameter set itself; several arguments, or one scalar,
-    are positional values; keywords are named values. A list of rows is refused: running a
-    statement once per row is :meth:`SyncDriver.execute_many`'s job, never a silent switch.
-    """
-    if named:
-        if parameters:
-            raise ParameterError("pass parameters either positionally or as keywords, not both")
-        return named
-    if len(parameters) != 1:
-        return parameters or None
-    value = parameters[0]
-    if value.__class__ in _SCALARS:
-        return parameters
-    if value is None:
-        return None
-    if isinstance(value, tuple | dict):
-        return value
-    if isinstance(value, list):
-        if value and isinstance(value[0], tuple | list | dict):
-            raise ParameterError(
-                f"execute() got a list of {len(value)} parameter rows; "
-                "use execute_many() to run a statement once per row"
-            )
-        return value
-    if isinstance(value, Mapping):
-        return value
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
-        return value
-    return parameters
-
-
-def lone_none_as_null(stmt: PreparedStatement, parameters: tuple[Any, ...], collected: Any) -> Any:
-    """``execute(sql, None)`` means "no parameters", except for a statement with exactly one
-    positional placeholder, where it is that parameter's NULL value."""
-    if collected is None and parameters and stmt.expected == 1 and not stmt.named:
-        return parameters
-    return collected
-
-
 _STATEMENT_CACHE_SIZE = 4096
 
-#: What using a closed session says, from sync code (sync sessions and the async facade).
-CLOSED_SESSION_MESSAGE = (
-    "this session is closed or was never opened: use it inside `with "
-    "spec.provide_session(config) as session:`. In Flask, a session ends with its app context; "
-    "a streamed response's generator must call plugin.get_session() itself"
-)
 
-
-#: What ``execute_script(sql, transaction=False)`` says inside an open transaction.
-OUTSIDE_TRANSACTION_MESSAGE = (
-    "execute_script(..., transaction=False) runs outside any transaction, but this session has "
-    "one open; commit() or rollback() first"
-)
-
-
-def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
-    """The error for a result whose column names repeat (a dict row would silently lose one)."""
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    return ProgrammingError(
-        f"the result has several columns named {', '.join(map(repr, duplicates))}; "
-        "give them distinct aliases (rows are dicts keyed by column name)"
-    )
-
-
-def lost_connection_error(
-    config: Any, error: BaseException, *, committing: bool = False
-) -> ConnectionError:
-    """The error for a statement whose connection died and that is not rerun (statements of
-    its session had already run, so their uncommitted work is gone with the connection)."""
-    reason = " ".join(str(error).split()) or type(error).__name__
-    if committing:
-        return ConnectionError(
-            f"{config.describe()}: the connection to the database was lost during COMMIT "
-            f"({reason}); the transaction may or may not have been committed (COMMIT is never "
-            "retried). Check the data before running the unit of work again"
-        )
-    return ConnectionError(
-        f"{config.describe()}: the connection to the database was lost ({reason}). Its "
-        "uncommitted work, if any, was rolled back by the server; the statement was not "
-        "rerun (only a session's first statement is, on a fresh connection). Open a new "
-        "session and run the whole unit of work again"
-    )
-
-
-def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
-    """Column names of a result set; duplicate names are refused (dict rows would lose one)."""
-    names = tuple([column[0] for column in description])
-    if len(set(names)) != len(names):
-        raise duplicate_columns_error(names)
-    return names
-
-
-def report_failure(
-    event: StatementEvent | None, error: ErrorT, cause: BaseException | None = None
-) -> ErrorT:
-    """Report a statement's failure to its observers; returns ``error`` to raise (its
-    ``__cause__``, the driver's error, is set first so observers can read it)."""
-    if event is not None:
-        if cause is not None:
-            error.__cause__ = cause
-        event.fail(error)
-    return error
-
-
-class SessionConnection:
-    """A session's connection as handed to users: ``commit()``/``rollback()`` end the session's
-    transaction; every other attribute is the driver connection's own."""
-
-    __slots__ = ("_raw", "_session")
-
-    def __init__(self, session: Any, raw: Any) -> None:
-        self._session = session
-        self._raw = raw
-
-    def commit(self) -> Any:
-        return self._session.commit()
-
-    def rollback(self) -> Any:
-        return self._session.rollback()
-
-    @property
-    def raw(self) -> Any:
-        """The driver's own connection object."""
-        return self._raw
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-    def __repr__(self) -> str:
-        return f"<SessionConnection {self._raw!r}>"
-
-
-class SyncDriver(Generic[ConnT]):
+class SyncDriver(Generic[_ConnT]):
     """A database session over one pooled connection.
 
     Use it as a context manager (``with spec.provide_session(config) as session``): entering
@@ -225,11 +89,9 @@ class SyncDriver(Generic[ConnT]):
     )
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
 
-    def __init__(
-        self, config: SyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
-    ) -> None:
+    def __init__(self, config: SyncDatabaseConfig[_ConnT, Any, Any]) -> None:
         self.config = config
-        self._connection: ConnT | None = connection
+        self._connection: _ConnT | None = None
         self._pool: Any = None
         self._rewrite = config.statement_config.rewrite_parameters
         # Decided once per session (DEBUG logging, or a slow-statement threshold): with it off
@@ -241,8 +103,6 @@ class SyncDriver(Generic[ConnT]):
         # True until a statement of the session has run: only then may a statement that finds
         # the pooled connection dead be rerun on a fresh one.
         self._fresh = True
-        if connection is not None:
-            self._on_acquire()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -280,7 +140,7 @@ class SyncDriver(Generic[ConnT]):
     def closed(self) -> bool:
         return self._connection is None
 
-    def _open_connection(self) -> ConnT:
+    def _open_connection(self) -> _ConnT:
         conn = self._connection
         if conn is None:
             raise SQLSpecError(CLOSED_SESSION_MESSAGE)
@@ -315,8 +175,8 @@ class SyncDriver(Generic[ConnT]):
     ) -> SQLResult[dict[str, Any]]: ...
     @overload
     def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> SQLResult[_SchemaT]: ...
     def execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
@@ -456,8 +316,8 @@ class SyncDriver(Generic[ConnT]):
     ) -> list[dict[str, Any]]: ...
     @overload
     def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> list[_SchemaT]: ...
     def select(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> list[Any]:
@@ -470,8 +330,8 @@ class SyncDriver(Generic[ConnT]):
     ) -> dict[str, Any]: ...
     @overload
     def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT: ...
     def select_one(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
@@ -485,8 +345,8 @@ class SyncDriver(Generic[ConnT]):
     ) -> dict[str, Any] | None: ...
     @overload
     def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT | None: ...
     def select_one_or_none(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> Any:
@@ -560,7 +420,7 @@ class SyncDriver(Generic[ConnT]):
 
     # -- lost connections ----------------------------------------------------------------------
 
-    def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+    def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it
         (and the idle connections that died with it) and borrow a fresh one for a single rerun.
 
@@ -586,7 +446,7 @@ class SyncDriver(Generic[ConnT]):
 
     # -- adapter hooks -------------------------------------------------------------------------
 
-    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
+    def _is_disconnect(self, error: BaseException, conn: _ConnT) -> bool:
         """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
         unreachable), so the connection must never be used again."""
         return False
@@ -594,19 +454,19 @@ class SyncDriver(Generic[ConnT]):
     def _on_acquire(self) -> None:
         """Called once the connection is borrowed (per-session state reset)."""
 
-    def _begin_implicit(self, conn: ConnT) -> None:
+    def _begin_implicit(self, conn: _ConnT) -> None:
         """Open a transaction if none is open (before every statement)."""
 
-    def _run(self, conn: ConnT, sql: str, params: Sequence[Any]) -> Cursor:
+    def _run(self, conn: _ConnT, sql: str, params: Sequence[Any]) -> Cursor:
         raise NotImplementedError
 
-    def _run_many(self, conn: ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+    def _run_many(self, conn: _ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
         raise NotImplementedError
 
-    def _run_script(self, conn: ConnT, sql: str) -> None:
+    def _run_script(self, conn: _ConnT, sql: str) -> None:
         raise NotImplementedError
 
-    def _run_outside_transaction(self, conn: ConnT, sql: str) -> None:
+    def _run_outside_transaction(self, conn: _ConnT, sql: str) -> None:
         """Run a script in the database's autocommit mode. The default suits drivers that run
         statements on their own until the session sends ``BEGIN`` (sqlite3, DuckDB)."""
         self._run_script(conn, sql)
@@ -619,16 +479,16 @@ class SyncDriver(Generic[ConnT]):
         description = cursor.description
         return tuple([column[0] for column in description]) if description else None
 
-    def _begin(self, conn: ConnT) -> None:
+    def _begin(self, conn: _ConnT) -> None:
         raise NotImplementedError
 
-    def _commit(self, conn: ConnT) -> None:
+    def _commit(self, conn: _ConnT) -> None:
         conn.commit()  # type: ignore[attr-defined]
 
-    def _rollback(self, conn: ConnT) -> None:
+    def _rollback(self, conn: _ConnT) -> None:
         conn.rollback()  # type: ignore[attr-defined]
 
-    def _in_transaction(self, conn: ConnT) -> bool:
+    def _in_transaction(self, conn: _ConnT) -> bool:
         raise NotImplementedError
 
     def _translate(self, error: BaseException) -> SQLSpecError:

@@ -24,12 +24,12 @@ from sqlspec.exceptions import PoolTimeoutError
 
 __all__ = ("AsyncConnectionPool", "ConnectionPool", "PoolStats")
 
-logger = logging.getLogger("sqlspec.pool")
+_logger = logging.getLogger("sqlspec.pool")
 
 #: Handed to a borrower instead of a connection: "a slot is free, open a connection yourself".
 _SLOT: Any = object()
 
-ConnT = TypeVar("ConnT")
+_ConnT = TypeVar("_ConnT")
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,18 @@ class PoolStats:
     max_size: int
 
 
-class ConnectionPool(Generic[ConnT]):
+class ConnectionPool(Generic[_ConnT]):
     """Thread-safe LIFO pool with a maximum size and an acquire timeout."""
 
     def __init__(
         self,
-        connect: Callable[[], ConnT],
+        connect: Callable[[], _ConnT],
         *,
         max_size: int,
         min_size: int = 0,
         timeout: float = 30.0,
-        reset: Callable[[ConnT], None] | None = None,
-        close: Callable[[ConnT], None] | None = None,
+        reset: Callable[[_ConnT], None] | None = None,
+        close: Callable[[_ConnT], None] | None = None,
         name: str = "pool",
     ) -> None:
         self._connect = connect
@@ -65,7 +65,7 @@ class ConnectionPool(Generic[ConnT]):
         self.max_size = max_size
         self.timeout = timeout
         self.name = name
-        self._idle: list[ConnT] = []
+        self._idle: list[_ConnT] = []
         self._size = 0
         self._waiting = 0
         self._closed = False
@@ -74,7 +74,7 @@ class ConnectionPool(Generic[ConnT]):
             self._idle.append(connect())
             self._size += 1
 
-    def acquire(self) -> ConnT:
+    def acquire(self) -> _ConnT:
         """Borrow a connection, creating one if the pool is below its maximum size."""
         # Uncontended fast path: list.pop() is atomic, so an idle connection goes to exactly one
         # borrower without taking the lock (close() also drains ``_idle`` pop by pop).
@@ -127,14 +127,14 @@ class ConnectionPool(Generic[ConnT]):
                 )
             self._cond.wait(remaining)
 
-    def release(self, conn: ConnT) -> None:
+    def release(self, conn: _ConnT) -> None:
         """Return a borrowed connection; it is reset first, and closed if reset fails."""
         healthy = True
         if self._reset is not None:
             try:
                 self._reset(conn)
             except Exception:
-                logger.warning(
+                _logger.warning(
                     "%s: discarding a connection whose reset failed", self.name, exc_info=True
                 )
                 healthy = False
@@ -158,7 +158,7 @@ class ConnectionPool(Generic[ConnT]):
         if drained:
             self._drained()
 
-    def discard(self, conn: ConnT) -> None:
+    def discard(self, conn: _ConnT) -> None:
         """Close a borrowed connection instead of returning it (it is known to be broken)."""
         with self._cond:
             self._size -= 1
@@ -168,10 +168,10 @@ class ConnectionPool(Generic[ConnT]):
         if drained:
             self._drained()
 
-    def discard_dead(self, conn: ConnT) -> None:
+    def discard_dead(self, conn: _ConnT) -> None:
         """Close a borrowed connection found dead, and the idle ones, which most likely died
         with it (a server restart ends them all): the next borrower opens a fresh one."""
-        stale: list[ConnT] = []
+        stale: list[_ConnT] = []
         with self._cond:
             while True:
                 try:
@@ -223,16 +223,16 @@ class ConnectionPool(Generic[ConnT]):
                 max_size=self.max_size,
             )
 
-    def _close_quietly(self, conn: ConnT) -> None:
+    def _close_quietly(self, conn: _ConnT) -> None:
         if self._close is None:
             return
         try:
             self._close(conn)
         except Exception:
-            logger.debug("%s: error while closing a connection", self.name, exc_info=True)
+            _logger.debug("%s: error while closing a connection", self.name, exc_info=True)
 
 
-class AsyncConnectionPool(Generic[ConnT]):
+class AsyncConnectionPool(Generic[_ConnT]):
     """LIFO pool for one event loop, with a maximum size and an acquire timeout.
 
     The policy of :class:`ConnectionPool`: connections are opened lazily up to ``max_size``,
@@ -243,13 +243,13 @@ class AsyncConnectionPool(Generic[ConnT]):
 
     def __init__(
         self,
-        connect: Callable[[], Awaitable[ConnT]],
+        connect: Callable[[], Awaitable[_ConnT]],
         *,
         max_size: int,
         min_size: int = 0,
         timeout: float = 30.0,
-        reset: Callable[[ConnT], Awaitable[None]] | None = None,
-        close: Callable[[ConnT], Awaitable[None]] | None = None,
+        reset: Callable[[_ConnT], Awaitable[None]] | None = None,
+        close: Callable[[_ConnT], Awaitable[None]] | None = None,
         name: str = "pool",
     ) -> None:
         self._connect = connect
@@ -259,7 +259,7 @@ class AsyncConnectionPool(Generic[ConnT]):
         self.min_size = min_size
         self.timeout = timeout
         self.name = name
-        self._idle: list[ConnT] = []
+        self._idle: list[_ConnT] = []
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._size = 0
         self._closed = False
@@ -271,7 +271,7 @@ class AsyncConnectionPool(Generic[ConnT]):
             self._size += 1
             self._idle.append(await self._open_one())
 
-    async def acquire(self) -> ConnT:
+    async def acquire(self) -> _ConnT:
         """Borrow a connection, opening one if the pool is below its maximum size."""
         if self._idle:
             return self._idle.pop()
@@ -285,7 +285,7 @@ class AsyncConnectionPool(Generic[ConnT]):
             return await self._open_one()
         return got  # type: ignore[no-any-return]
 
-    async def _open_one(self) -> ConnT:
+    async def _open_one(self) -> _ConnT:
         # The caller has already counted the connection in ``_size``.
         try:
             return await self._connect()
@@ -344,13 +344,13 @@ class AsyncConnectionPool(Generic[ConnT]):
                 return
         self._idle.append(conn)
 
-    async def release(self, conn: ConnT) -> None:
+    async def release(self, conn: _ConnT) -> None:
         """Return a borrowed connection; it is reset first, and closed if reset fails."""
         if self._reset is not None and not self._closed:
             try:
                 await self._reset(conn)
             except Exception:
-                logger.warning(
+                _logger.warning(
                     "%s: discarding a connection whose reset failed", self.name, exc_info=True
                 )
                 await self.discard(conn)
@@ -365,7 +365,7 @@ class AsyncConnectionPool(Generic[ConnT]):
             return
         self._put_back(conn)
 
-    async def discard(self, conn: ConnT) -> None:
+    async def discard(self, conn: _ConnT) -> None:
         """Close a borrowed connection instead of returning it (it is known to be broken)."""
         self._size -= 1
         if not self._closed:
@@ -374,7 +374,7 @@ class AsyncConnectionPool(Generic[ConnT]):
         if self._closed and self._size == 0:
             self._drained()
 
-    async def discard_dead(self, conn: ConnT) -> None:
+    async def discard_dead(self, conn: _ConnT) -> None:
         """Close a borrowed connection found dead, and the idle ones, which most likely died
         with it (a server restart ends them all): the next borrower opens a fresh one."""
         stale, self._idle = self._idle, []
@@ -411,10 +411,10 @@ class AsyncConnectionPool(Generic[ConnT]):
             max_size=self.max_size,
         )
 
-    async def _close_quietly(self, conn: ConnT) -> None:
+    async def _close_quietly(self, conn: _ConnT) -> None:
         if self._close is None:
             return
         try:
             await self._close(conn)
         except Exception:
-            logger.debug("%s: error while closing a connection", self.name, exc_info=True)
+            _logger.debug("%s: error while closing a connection", self.name, exc_info=True)

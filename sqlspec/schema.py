@@ -17,11 +17,11 @@ from sqlspec.exceptions import DataError
 
 __all__ = ("rows_converter",)
 
-Converter = Callable[[list[dict[str, Any]]], list[Any]]
+_Converter = Callable[[list[dict[str, Any]]], list[Any]]
 
 
 @lru_cache(maxsize=256)
-def rows_converter(schema_type: type[Any]) -> Converter:
+def rows_converter(schema_type: type[Any]) -> _Converter:
     """Return a function turning a list of dict rows into a list of ``schema_type`` instances."""
     if schema_type is dict or is_typeddict(schema_type):
         return _identity
@@ -69,7 +69,7 @@ def _identity(rows: list[dict[str, Any]]) -> list[Any]:
     return rows
 
 
-def _keyword_converter(schema_type: Callable[..., Any]) -> Converter:
+def _keyword_converter(schema_type: Callable[..., Any]) -> _Converter:
     name = getattr(schema_type, "__name__", repr(schema_type))
 
     def convert(rows: list[dict[str, Any]]) -> list[Any]:

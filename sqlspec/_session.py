@@ -1,0 +1,160 @@
+"""What the sync and async sessions share that does no I/O: parameter collection, result-column
+checks, the errors and messages they raise, and failure reporting to observers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlspec.exceptions import ConnectionError, ParameterError, ProgrammingError
+from sqlspec.observe import StatementEvent
+from sqlspec.statement import PreparedStatement
+
+ErrorT = TypeVar("ErrorT", bound=BaseException)
+
+_SCALARS = frozenset({int, str, float, bool, bytes})
+
+
+def collect_parameters(
+    parameters: tuple[Any, ...], named: dict[str, Any]
+) -> Sequence[Any] | Mapping[str, Any] | None:
+    """Normalise ``execute(sql, *parameters, **named)`` into one parameter set.
+
+    One tuple/list/dict argument is the parameter set itself; several arguments, or one scalar,
+    are positional values; keywords are named values. A list of rows is refused: running a
+    statement once per row is :meth:`SyncDriver.execute_many`'s job, never a silent switch.
+    """
+    if named:
+        if parameters:
+            raise ParameterError("pass parameters either positionally or as keywords, not both")
+        return named
+    if len(parameters) != 1:
+        return parameters or None
+    value = parameters[0]
+    if value.__class__ in _SCALARS:
+        return parameters
+    if value is None:
+        return None
+    if isinstance(value, tuple | dict):
+        return value
+    if isinstance(value, list):
+        if value and isinstance(value[0], tuple | list | dict):
+            raise ParameterError(
+                f"execute() got a list of {len(value)} parameter rows; "
+                "use execute_many() to run a statement once per row"
+            )
+        return value
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        return value
+    return parameters
+
+
+def lone_none_as_null(stmt: PreparedStatement, parameters: tuple[Any, ...], collected: Any) -> Any:
+    """``execute(sql, None)`` means "no parameters", except for a statement with exactly one
+    positional placeholder, where it is that parameter's NULL value."""
+    if collected is None and parameters and stmt.expected == 1 and not stmt.named:
+        return parameters
+    return collected
+
+
+#: What using a closed session says, from sync code (sync sessions and the async facade).
+CLOSED_SESSION_MESSAGE = (
+    "this session is closed or was never opened: use it inside `with "
+    "spec.provide_session(config) as session:`. In Flask, a session ends with its app context; "
+    "a streamed response's generator must call plugin.get_session() itself"
+)
+
+
+#: What ``execute_script(sql, transaction=False)`` says inside an open transaction.
+OUTSIDE_TRANSACTION_MESSAGE = (
+    "execute_script(..., transaction=False) runs outside any transaction, but this session has "
+    "one open; commit() or rollback() first"
+)
+
+
+def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
+    """The error for a result whose column names repeat (a dict row would silently lose one)."""
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    return ProgrammingError(
+        f"the result has several columns named {', '.join(map(repr, duplicates))}; "
+        "give them distinct aliases (rows are dicts keyed by column name)"
+    )
+
+
+def lost_connection_error(
+    config: Any, error: BaseException, *, committing: bool = False
+) -> ConnectionError:
+    """The error for a statement whose connection died and that is not rerun (statements of
+    its session had already run, so their uncommitted work is gone with the connection)."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    if committing:
+        return ConnectionError(
+            f"{config.describe()}: the connection to the database was lost during COMMIT "
+            f"({reason}); the transaction may or may not have been committed (COMMIT is never "
+            "retried). Check the data before running the unit of work again"
+        )
+    return ConnectionError(
+        f"{config.describe()}: the connection to the database was lost ({reason}). Its "
+        "uncommitted work, if any, was rolled back by the server; the statement was not "
+        "rerun (only a session's first statement is, on a fresh connection). Open a new "
+        "session and run the whole unit of work again"
+    )
+
+
+def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
+    """Column names of a result set; duplicate names are refused (dict rows would lose one)."""
+    names = tuple([column[0] for column in description])
+    if len(set(names)) != len(names):
+        raise duplicate_columns_error(names)
+    return names
+
+
+def report_failure(
+    event: StatementEvent | None, error: ErrorT, cause: BaseException | None = None
+) -> ErrorT:
+    """Report a statement's failure to its observers; returns ``error`` to raise (its
+    ``__cause__``, the driver's error, is set first so observers can read it)."""
+    if event is not None:
+        if cause is not None:
+            error.__cause__ = cause
+        event.fail(error)
+    return error
+
+
+class SessionConnection:
+    """A session's connection as handed to users: ``commit()``/``rollback()`` end the session's
+    transaction; every other attribute is the driver connection's own."""
+
+    __slots__ = ("_raw", "_session")
+
+    def __init__(self, session: Any, raw: Any) -> None:
+        self._session = session
+        self._raw = raw
+
+    def commit(self) -> Any:
+        return self._session.commit()
+
+    def rollback(self) -> Any:
+        return self._session.rollback()
+
+    @property
+    def raw(self) -> Any:
+        """The driver's own connection object."""
+        return self._raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def __repr__(self) -> str:
+        return f"<SessionConnection {self._raw!r}>"
+
+
+def view_of(session: Any, conn: Any) -> SessionConnection:
+    """The session's connection as handed out: one object for as long as the session holds
+    that connection (``session.connection is session.connection``)."""
+    view: SessionConnection | None = session._connection_view
+    if view is None or view.raw is not conn:
+        view = session._connection_view = SessionConnection(session, conn)
+    return view
