@@ -33,6 +33,7 @@ from sqlspec._session import view_of as view_of
 from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
 from sqlspec.observe import HUB, begin_statement, observes_statements
+from sqlspec.protocols import AsyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
@@ -59,7 +60,7 @@ Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, An
 RECOVERY_TIMEOUT = 5.0
 
 
-class AsyncDriver(Generic[_ConnT]):
+class AsyncDriver(AsyncSession, Generic[_ConnT]):
     """An async database session over one pooled connection.
 
     Use it as an async context manager (``async with config.provide_session() as session``):
@@ -337,58 +338,6 @@ class AsyncDriver(Generic[_ConnT]):
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if event is not None:
             event.finish()
-
-    @overload
-    async def select(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> list[dict[str, Any]]: ...
-    @overload
-    async def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> list[_SchemaT]: ...
-    async def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> list[Any]:
-        """Return every row of a query."""
-        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).rows
-
-    @overload
-    async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any]: ...
-    @overload
-    async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> _SchemaT: ...
-    async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row; :class:`NotFoundError`/:class:`MultipleResultsFoundError`
-        otherwise."""
-        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).one()
-
-    @overload
-    async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any] | None: ...
-    @overload
-    async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> _SchemaT | None: ...
-    async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row or ``None``; raise when several rows came back."""
-        result = await self.execute(sql, *parameters, schema_type=schema_type, **named)
-        return result.one_or_none()
-
-    async def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row."""
-        return (await self.execute(sql, *parameters, **named)).scalar()
-
-    async def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row, or ``None`` when there is no row."""
-        return (await self.execute(sql, *parameters, **named)).scalar_or_none()
 
     # -- transactions --------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from sqlspec._session import SessionConnection as SessionConnection
 from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
 from sqlspec.observe import HUB, begin_statement, observes_statements
+from sqlspec.protocols import SyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
@@ -57,7 +58,7 @@ class Cursor(Protocol):
 _STATEMENT_CACHE_SIZE = 4096
 
 
-class SyncDriver(Generic[_ConnT]):
+class SyncDriver(SyncSession, Generic[_ConnT]):
     """A database session over one pooled connection.
 
     Use it as a context manager (``with spec.provide_session(config) as session``): entering
@@ -309,57 +310,6 @@ class SyncDriver(Generic[_ConnT]):
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if event is not None:
             event.finish()
-
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> list[dict[str, Any]]: ...
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> list[_SchemaT]: ...
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> list[Any]:
-        """Return every row of a query."""
-        return self.execute(sql, *parameters, schema_type=schema_type, **named).rows
-
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any]: ...
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> _SchemaT: ...
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row; :class:`NotFoundError`/:class:`MultipleResultsFoundError`
-        otherwise."""
-        return self.execute(sql, *parameters, schema_type=schema_type, **named).one()
-
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any] | None: ...
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> _SchemaT | None: ...
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row or ``None``; raise when several rows came back."""
-        return self.execute(sql, *parameters, schema_type=schema_type, **named).one_or_none()
-
-    def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row."""
-        return self.execute(sql, *parameters, **named).scalar()
-
-    def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row, or ``None`` when there is no row."""
-        return self.execute(sql, *parameters, **named).scalar_or_none()
 
     # -- transactions --------------------------------------------------------------------------
 
