@@ -4,8 +4,9 @@ checks, the errors and messages they raise, and failure reporting to observers."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+from sqlspec._values import UnbindableValue
 from sqlspec.exceptions import ConnectionError, ParameterError, ProgrammingError
 from sqlspec.observe import StatementEvent
 from sqlspec.statement import PreparedStatement
@@ -121,6 +122,19 @@ def report_failure(
             error.__cause__ = cause
         event.fail(error)
     return error
+
+
+def raise_failure(
+    event: StatementEvent | None, error: BaseException, stmt: PreparedStatement | None
+) -> NoReturn:
+    """Raise a statement's failure that is not a driver error, reported to its observers: a
+    value the driver could not bind becomes the :class:`~sqlspec.exceptions.DataError` that
+    names its parameter; anything else (an interruption, a sqlspec error) is raised as it is."""
+    if stmt is not None and isinstance(error, UnbindableValue):
+        cause = error.__cause__
+        raise report_failure(event, error.data_error(stmt), cause) from cause
+    report_failure(event, error)
+    raise error
 
 
 class SessionConnection:

@@ -27,12 +27,13 @@ from sqlspec._session import (
     column_names,
     lone_none_as_null,
     lost_connection_error,
+    raise_failure,
     report_failure,
 )
 from sqlspec._session import view_of as view_of
 from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
-from sqlspec.observe import HUB, begin_statement, observes_statements
+from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
 from sqlspec.protocols import AsyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
@@ -242,18 +243,9 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
         try:
             await self._begin_implicit(conn)
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
-        except self.driver_errors as error:
-            self._busy = False
-            if self._fresh and await self._reconnected(error, conn):
-                return await self.execute(sql, *parameters, schema_type=schema_type, **named)
-            raise report_failure(event, await self._failed(error, sql), error) from error
-        except UnbindableValue as error:
-            self._busy = False
-            cause = error.__cause__
-            raise report_failure(event, error.data_error(stmt), cause) from cause
         except BaseException as error:
-            report_failure(event, error)
-            raise
+            await self._raise_unless_rerun(error, conn, event, sql, stmt)
+            return await self.execute(sql, *parameters, schema_type=schema_type, **named)
         self._busy = False
         self._fresh = False
         if stmt.writes:
@@ -286,19 +278,9 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
                 await self._begin_implicit(conn)
                 rowcount = await self._run_many(conn, stmt.sql, rows)
                 break
-            except self.driver_errors as error:
-                self._busy = False
-                if self._fresh and await self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, await self._failed(error, sql), error) from error
-            except UnbindableValue as error:
-                self._busy = False
-                cause = error.__cause__
-                raise report_failure(event, error.data_error(stmt), cause) from cause
             except BaseException as error:
-                report_failure(event, error)
-                raise
+                await self._raise_unless_rerun(error, conn, event, sql, stmt)
+                conn = self._open_connection()
         self._busy = False
         self._fresh = False
         if stmt.writes:
@@ -324,15 +306,9 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
                 else:
                     await self._run_outside_transaction(conn, sql)
                 break
-            except self.driver_errors as error:
-                self._busy = False
-                if self._fresh and await self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, await self._failed(error, sql), error) from error
             except BaseException as error:
-                report_failure(event, error)
-                raise
+                await self._raise_unless_rerun(error, conn, event, sql)
+                conn = self._open_connection()
         self._busy = False
         self._fresh = False
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
@@ -397,7 +373,28 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
         conn = self._connection
         return self._wrote and conn is not None and self._in_transaction(conn)
 
-    # -- lost connections ----------------------------------------------------------------------
+    # -- failures and lost connections ---------------------------------------------------------
+
+    async def _raise_unless_rerun(
+        self,
+        error: BaseException,
+        conn: _ConnT,
+        event: StatementEvent | None,
+        sql: str,
+        stmt: PreparedStatement | None = None,
+    ) -> None:
+        """After running ``sql`` raised ``error``: return when the statement is to be rerun on
+        the fresh connection :meth:`_reconnected` borrowed; otherwise raise the error to show,
+        reported to the statement's observers (see ``SyncDriver._raise_unless_rerun``). An
+        interruption (cancellation, a timeout) leaves the session busy, to be recovered."""
+        if isinstance(error, UnbindableValue):
+            self._busy = False  # refused before anything was sent: the connection is fine
+        if not isinstance(error, self.driver_errors):
+            raise_failure(event, error, stmt)
+        self._busy = False
+        if self._fresh and await self._reconnected(error, conn):
+            return
+        raise report_failure(event, await self._failed(error, sql), error) from error
 
     async def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it

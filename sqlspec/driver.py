@@ -22,12 +22,13 @@ from sqlspec._session import (
     duplicate_columns_error,
     lone_none_as_null,
     lost_connection_error,
+    raise_failure,
     report_failure,
 )
 from sqlspec._session import SessionConnection as SessionConnection
-from sqlspec._values import UnbindableValue, too_many_parameters
+from sqlspec._values import too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
-from sqlspec.observe import HUB, begin_statement, observes_statements
+from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
 from sqlspec.protocols import SyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
@@ -214,16 +215,9 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
             if names is not None:
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
-        except self.driver_errors as error:
-            if self._fresh and self._reconnected(error, conn):
-                return self.execute(sql, *parameters, schema_type=schema_type, **named)
-            raise report_failure(event, self._failed(error, sql), error) from error
-        except UnbindableValue as error:
-            cause = error.__cause__
-            raise report_failure(event, error.data_error(stmt), cause) from cause
         except BaseException as error:
-            report_failure(event, error)
-            raise
+            self._raise_unless_rerun(error, conn, event, sql, stmt)
+            return self.execute(sql, *parameters, schema_type=schema_type, **named)
         self._fresh = False
         if stmt.writes:
             self._wrote = True
@@ -257,17 +251,9 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
                 cursor = self._run_many(conn, stmt.sql, rows)
                 rowcount = cursor.rowcount
                 break
-            except self.driver_errors as error:
-                if self._fresh and self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, self._failed(error, sql), error) from error
-            except UnbindableValue as error:
-                cause = error.__cause__
-                raise report_failure(event, error.data_error(stmt), cause) from cause
             except BaseException as error:
-                report_failure(event, error)
-                raise
+                self._raise_unless_rerun(error, conn, event, sql, stmt)
+                conn = self._open_connection()
         self._fresh = False
         if stmt.writes:
             self._wrote = True
@@ -298,14 +284,9 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
                         raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
                     self._run_outside_transaction(conn, sql)
                 break
-            except self.driver_errors as error:
-                if self._fresh and self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, self._failed(error, sql), error) from error
             except BaseException as error:
-                report_failure(event, error)
-                raise
+                self._raise_unless_rerun(error, conn, event, sql)
+                conn = self._open_connection()
         self._fresh = False
         self._wrote = True  # scripts are taken to write (they are schema and data loads)
         if event is not None:
@@ -322,11 +303,10 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
             raise TransactionError("a transaction is already open on this session")
         try:
             self._begin(conn)
-        except self.driver_errors as error:
-            if self._fresh and self._reconnected(error, conn):
-                self.begin()
-                return
-            raise self._failed(error, "BEGIN") from error
+        except BaseException as error:
+            self._raise_unless_rerun(error, conn, None, "BEGIN")
+            self.begin()
+            return
         self._fresh = False
 
     def commit(self) -> None:
@@ -368,7 +348,24 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
         conn = self._connection
         return self._wrote and conn is not None and self._in_transaction(conn)
 
-    # -- lost connections ----------------------------------------------------------------------
+    # -- failures and lost connections ---------------------------------------------------------
+
+    def _raise_unless_rerun(
+        self,
+        error: BaseException,
+        conn: _ConnT,
+        event: StatementEvent | None,
+        sql: str,
+        stmt: PreparedStatement | None = None,
+    ) -> None:
+        """After running ``sql`` raised ``error``: return when the statement is to be rerun on
+        the fresh connection :meth:`_reconnected` borrowed; otherwise raise the error to show
+        (a driver error translated), reported to the statement's observers."""
+        if not isinstance(error, self.driver_errors):
+            raise_failure(event, error, stmt)
+        if self._fresh and self._reconnected(error, conn):
+            return
+        raise report_failure(event, self._failed(error, sql), error) from error
 
     def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it
