@@ -4,14 +4,16 @@ checks, the errors and messages they raise, and failure reporting to observers."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from sqlspec._values import UnbindableValue
-from sqlspec.exceptions import ConnectionError, ParameterError, ProgrammingError
+from sqlspec.exceptions import ConnectionError, ParameterError, ProgrammingError, SQLSpecError
 from sqlspec.observe import StatementEvent
-from sqlspec.statement import PreparedStatement
+from sqlspec.statement import Dialect, ParamStyle, PreparedStatement
+from sqlspec.translate import translate
 
 ErrorT = TypeVar("ErrorT", bound=BaseException)
+ConnT = TypeVar("ConnT")
 
 _SCALARS = frozenset({int, str, float, bool, bytes})
 
@@ -172,3 +174,65 @@ def view_of(session: Any, conn: Any) -> SessionConnection:
     if view is None or view.raw is not conn:
         view = session._connection_view = SessionConnection(session, conn)
     return view
+
+
+class SessionBase(Generic[ConnT]):
+    """What :class:`~sqlspec.driver.SyncDriver` and :class:`~sqlspec.async_driver.AsyncDriver`
+    share that does no I/O: the driver facts an adapter states, the session state read without
+    the database, and the adapter hooks that are plain calls on both sides."""
+
+    #: The placeholder style the driver understands; SQL is rewritten to it.
+    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
+    #: Whose rules find placeholders in SQL text (quotes, comments, brackets).
+    dialect: ClassVar[Dialect] = Dialect.POSTGRES
+    #: The driver's exception base class(es); they are translated into sqlspec errors.
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: The most parameters one statement may have (``None``: no known limit); a statement with
+    #: more raises :class:`~sqlspec.exceptions.ParameterError` before the driver runs.
+    parameter_limit: ClassVar[int | None] = None
+
+    __slots__ = ()
+    _connection: ConnT | None
+    _wrote: bool
+
+    @property
+    def closed(self) -> bool:
+        """True when the session holds no connection."""
+        return self._connection is None
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while a transaction is open on this session."""
+        return self._in_transaction(self._open_connection())
+
+    @property
+    def pending_writes(self) -> bool:
+        """True when a statement that writes (INSERT, UPDATE, DELETE, MERGE, DDL, a script) ran
+        in the open transaction: the session's ``commit()``/``rollback()`` reset it, and it is
+        False once no transaction is open (after the driver connection's own commit too).
+
+        Read from each statement's first keyword and never from the database, so it is a hint
+        for logs (the Flask extension says when it rolls such writes back); after a commit on
+        the driver connection, later reads in a new transaction still count the earlier writes.
+        """
+        conn = self._connection
+        return self._wrote and conn is not None and self._in_transaction(conn)
+
+    def _open_connection(self) -> ConnT:
+        raise NotImplementedError
+
+    # -- adapter hooks that do no I/O ----------------------------------------------------------
+
+    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
+        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
+        unreachable), so the connection must never be used again."""
+        return False
+
+    def _on_acquire(self) -> None:
+        """Called once the connection is borrowed (per-session state reset)."""
+
+    def _in_transaction(self, conn: ConnT) -> bool:
+        raise NotImplementedError
+
+    def _translate(self, error: BaseException) -> SQLSpecError:
+        return translate(error, SQLSpecError)

@@ -16,12 +16,13 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from typing_extensions import Self
 
 from sqlspec._session import (
     OUTSIDE_TRANSACTION_MESSAGE,
+    SessionBase,
     SessionConnection,
     collect_parameters,
     column_names,
@@ -37,8 +38,8 @@ from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_state
 from sqlspec.protocols import AsyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
-from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate, with_context
+from sqlspec.statement import PreparedStatement, prepare
+from sqlspec.translate import with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import AsyncDatabaseConfig, AsyncPool
@@ -61,7 +62,7 @@ Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, An
 RECOVERY_TIMEOUT = 5.0
 
 
-class AsyncDriver(AsyncSession, Generic[_ConnT]):
+class AsyncDriver(SessionBase[_ConnT], AsyncSession):
     """An async database session over one pooled connection.
 
     Use it as an async context manager (``async with config.provide_session() as session``):
@@ -69,16 +70,6 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
     it. The transaction opens at the first statement and ends with :meth:`commit` or
     :meth:`rollback` (or the same calls on :attr:`connection`).
     """
-
-    #: The placeholder style the driver understands; SQL is rewritten to it.
-    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
-    #: Whose rules find placeholders in SQL text (quotes, comments, brackets).
-    dialect: ClassVar[Dialect] = Dialect.POSTGRES
-    #: The driver's exception base class(es); they are translated into sqlspec errors.
-    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    #: The most parameters one statement may have (``None``: no known limit); a statement with
-    #: more raises :class:`ParameterError` before the driver runs.
-    parameter_limit: ClassVar[int | None] = None
 
     __slots__ = (
         "_busy",
@@ -155,10 +146,6 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
         """The connection for driver-level calls; ``await session.connection.commit()`` /
         ``rollback()`` end this session's transaction."""
         return view_of(self, self._open_connection())
-
-    @property
-    def closed(self) -> bool:
-        return self._connection is None
 
     def _open_connection(self) -> _ConnT:
         conn = self._connection
@@ -361,18 +348,6 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
             raise with_context(self._translate(error), self.config, "ROLLBACK") from error
         self._busy = False
 
-    @property
-    def in_transaction(self) -> bool:
-        """True while a transaction is open on this session."""
-        return self._in_transaction(self._open_connection())
-
-    @property
-    def pending_writes(self) -> bool:
-        """True when a statement that writes (INSERT, UPDATE, DELETE, MERGE, DDL, a script) ran
-        in the open transaction; a hint for logs (see the sync session's)."""
-        conn = self._connection
-        return self._wrote and conn is not None and self._in_transaction(conn)
-
     # -- failures and lost connections ---------------------------------------------------------
 
     async def _raise_unless_rerun(
@@ -419,14 +394,6 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
 
     # -- adapter hooks -------------------------------------------------------------------------
 
-    def _is_disconnect(self, error: BaseException, conn: _ConnT) -> bool:
-        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
-        unreachable), so the connection must never be used again."""
-        return False
-
-    def _on_acquire(self) -> None:
-        """Called once the connection is borrowed (per-session state reset)."""
-
     async def _begin_implicit(self, conn: _ConnT) -> None:
         """Open a transaction if none is open (before every statement)."""
 
@@ -457,17 +424,11 @@ class AsyncDriver(AsyncSession, Generic[_ConnT]):
     async def _rollback(self, conn: _ConnT) -> None:
         await conn.rollback()  # type: ignore[attr-defined]
 
-    def _in_transaction(self, conn: _ConnT) -> bool:
-        raise NotImplementedError
-
     async def _reset_interrupted(self, conn: _ConnT) -> bool:
         """After an interrupted operation: make ``conn`` usable (roll back) and return True, or
         return False to have it discarded."""
         await self._rollback(conn)
         return True
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, SQLSpecError)
 
     async def _failed(
         self, error: BaseException, sql: str, *, committing: bool = False

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 from typing_extensions import Self
 
 from sqlspec._session import CLOSED_SESSION_MESSAGE as CLOSED_SESSION_MESSAGE
 from sqlspec._session import (
     OUTSIDE_TRANSACTION_MESSAGE,
+    SessionBase,
     collect_parameters,
     duplicate_columns_error,
     lone_none_as_null,
@@ -32,8 +33,8 @@ from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_state
 from sqlspec.protocols import SyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
-from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate, with_context
+from sqlspec.statement import PreparedStatement, prepare
+from sqlspec.translate import with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import SyncDatabaseConfig
@@ -59,7 +60,7 @@ class Cursor(Protocol):
 _STATEMENT_CACHE_SIZE = 4096
 
 
-class SyncDriver(SyncSession, Generic[_ConnT]):
+class SyncDriver(SessionBase[_ConnT], SyncSession):
     """A database session over one pooled connection.
 
     Use it as a context manager (``with spec.provide_session(config) as session``): entering
@@ -68,16 +69,6 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
     The transaction opens at the first statement and ends with :meth:`commit` or :meth:`rollback`
     (or the same calls on :attr:`connection`).
     """
-
-    #: The placeholder style the driver understands; SQL is rewritten to it.
-    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
-    #: Whose rules find placeholders in SQL text (quotes, comments, brackets).
-    dialect: ClassVar[Dialect] = Dialect.POSTGRES
-    #: The driver's exception base class(es); they are translated into sqlspec errors.
-    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    #: The most parameters one statement may have (``None``: no known limit); a statement with
-    #: more raises :class:`ParameterError` when it is first prepared.
-    parameter_limit: ClassVar[int | None] = None
 
     __slots__ = (
         "_connection",
@@ -137,10 +128,6 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
         """The connection for driver-level calls; its ``commit()``/``rollback()`` end this
         session's transaction."""
         return self._open_connection()
-
-    @property
-    def closed(self) -> bool:
-        return self._connection is None
 
     def _open_connection(self) -> _ConnT:
         conn = self._connection
@@ -330,24 +317,6 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
                 return
             raise with_context(self._translate(error), self.config, "ROLLBACK") from error
 
-    @property
-    def in_transaction(self) -> bool:
-        """True while a transaction is open on this session."""
-        return self._in_transaction(self._open_connection())
-
-    @property
-    def pending_writes(self) -> bool:
-        """True when a statement that writes (INSERT, UPDATE, DELETE, MERGE, DDL, a script) ran
-        in the open transaction: the session's ``commit()``/``rollback()`` reset it, and it is
-        False once no transaction is open (after the driver connection's own commit too).
-
-        Read from each statement's first keyword and never from the database, so it is a hint
-        for logs (the Flask extension says when it rolls such writes back); after a commit on
-        the driver connection, later reads in a new transaction still count the earlier writes.
-        """
-        conn = self._connection
-        return self._wrote and conn is not None and self._in_transaction(conn)
-
     # -- failures and lost connections ---------------------------------------------------------
 
     def _raise_unless_rerun(
@@ -393,14 +362,6 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
 
     # -- adapter hooks -------------------------------------------------------------------------
 
-    def _is_disconnect(self, error: BaseException, conn: _ConnT) -> bool:
-        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
-        unreachable), so the connection must never be used again."""
-        return False
-
-    def _on_acquire(self) -> None:
-        """Called once the connection is borrowed (per-session state reset)."""
-
     def _begin_implicit(self, conn: _ConnT) -> None:
         """Open a transaction if none is open (before every statement)."""
 
@@ -434,12 +395,6 @@ class SyncDriver(SyncSession, Generic[_ConnT]):
 
     def _rollback(self, conn: _ConnT) -> None:
         conn.rollback()  # type: ignore[attr-defined]
-
-    def _in_transaction(self, conn: _ConnT) -> bool:
-        raise NotImplementedError
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, SQLSpecError)
 
     def _failed(self, error: BaseException, sql: str, *, committing: bool = False) -> SQLSpecError:
         """The sqlspec error for a driver error while running ``sql``, naming the database and
