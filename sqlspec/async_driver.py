@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Self
 
@@ -200,22 +200,10 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
             return stmt
         return PreparedStatement.passthrough(sql, self.parameter_style)
 
-    @overload
-    async def execute(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> SQLResult[dict[str, Any]]: ...
-    @overload
-    async def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> SQLResult[_SchemaT]: ...
-    async def execute(
+    async def _execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
-        """Run one statement and return its result.
-
-        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
-        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
-        """
+        """:meth:`execute`: its typed signature (the overloads) is the protocol's."""
         stmt = self._prepare(sql)
         params = stmt.bind(
             lone_none_as_null(stmt, parameters, collect_parameters(parameters, named))
@@ -232,7 +220,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except BaseException as error:
             await self._raise_unless_rerun(error, conn, event, sql, stmt)
-            return await self.execute(sql, *parameters, schema_type=schema_type, **named)
+            return await self._execute(sql, *parameters, schema_type=schema_type, **named)
         self._busy = False
         self._fresh = False
         if stmt.writes:
@@ -246,6 +234,9 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
         if schema_type is not None:
             rows = rows_converter(schema_type)(rows)  # type: ignore[arg-type]
         return SQLResult(sql, rows, names, rowcount if rowcount >= 0 else len(rows))
+
+    if not TYPE_CHECKING:  # type checkers see the protocol's overloads of execute()
+        execute = _execute
 
     async def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from typing_extensions import Self
 
@@ -158,22 +158,10 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         # the cheapest cache hit on the hot path.
         cls._statements = {}
 
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> SQLResult[dict[str, Any]]: ...
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
-    ) -> SQLResult[_SchemaT]: ...
-    def execute(
+    def _execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
-        """Run one statement and return its result.
-
-        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
-        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
-        """
+        """:meth:`execute`: its typed signature (the overloads) is the protocol's."""
         stmt = self._statements.get(sql) if self._rewrite else None
         if stmt is None:
             stmt = self._prepare(sql)
@@ -204,7 +192,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
             rowcount = cursor.rowcount
         except BaseException as error:
             self._raise_unless_rerun(error, conn, event, sql, stmt)
-            return self.execute(sql, *parameters, schema_type=schema_type, **named)
+            return self._execute(sql, *parameters, schema_type=schema_type, **named)
         self._fresh = False
         if stmt.writes:
             self._wrote = True
@@ -219,6 +207,9 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         if schema_type is not None:
             rows = rows_converter(schema_type)(rows)  # type: ignore[arg-type]
         return SQLResult(sql, rows, names, rowcount if rowcount >= 0 else len(rows))
+
+    if not TYPE_CHECKING:  # type checkers see the protocol's overloads of execute()
+        execute = _execute
 
     def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /

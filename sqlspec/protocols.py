@@ -85,6 +85,16 @@ class SyncSession(Protocol):
     def execute(
         self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
     ) -> SQLResult[_SchemaT]: ...
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> SQLResult[Any]:
+        """Run one statement and return its result.
+
+        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
+        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
+        """
+        raise NotImplementedError
+
     def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]: ...
@@ -184,6 +194,16 @@ class AsyncSession(Protocol):
     async def execute(
         self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
     ) -> SQLResult[_SchemaT]: ...
+    async def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> SQLResult[Any]:
+        """Run one statement and return its result.
+
+        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
+        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
+        """
+        raise NotImplementedError
+
     async def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]: ...
