@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict, Unpack
 
 from sqlspec._names import close_match, settings_keys, unknown_names
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
@@ -160,6 +160,17 @@ if hasattr(os, "register_at_fork"):
 def live_configs() -> list[DatabaseConfig]:
     """Every configuration object still alive in this process (for metrics of all pools)."""
     return list(_live_configs)
+
+
+class _ConfigSettings(TypedDict, total=False):
+    """:class:`DatabaseConfig`'s keywords, for the configs that add their own."""
+
+    pool_config: Mapping[str, Any] | None
+    connection_config: Mapping[str, Any] | None
+    extension_config: Mapping[str, Mapping[str, Any]] | None
+    statement_config: StatementConfig | None
+    driver_features: Mapping[str, Any] | None
+    migration_config: Mapping[str, Any] | None
 
 
 class DatabaseConfig:
@@ -362,16 +373,10 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[_ConnT, _PoolT, _DriverT]):
     close_timeout: ClassVar[float] = 15.0
 
     def __init__(
-        self,
-        *,
-        pool_config: Mapping[str, Any] | None = None,
-        connection_config: Mapping[str, Any] | None = None,
-        extension_config: Mapping[str, Mapping[str, Any]] | None = None,
-        statement_config: StatementConfig | None = None,
-        driver_features: Mapping[str, Any] | None = None,
-        migration_config: Mapping[str, Any] | None = None,
-        portal_timeout: float = DEFAULT_TIMEOUT,
+        self, *, portal_timeout: float = DEFAULT_TIMEOUT, **settings: Unpack[_ConfigSettings]
     ) -> None:
+        """``settings`` are :class:`DatabaseConfig`'s keywords (``pool_config``,
+        ``extension_config``, ...); ``portal_timeout`` bounds each sync-facade call."""
         if (
             isinstance(portal_timeout, bool)
             or not isinstance(portal_timeout, int | float)
@@ -385,14 +390,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[_ConnT, _PoolT, _DriverT]):
         self.portal_timeout = float(portal_timeout)
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._pool_creating: asyncio.Future[None] | None = None
-        super().__init__(
-            pool_config=pool_config,
-            connection_config=connection_config,
-            extension_config=extension_config,
-            statement_config=statement_config,
-            driver_features=driver_features,
-            migration_config=migration_config,
-        )
+        super().__init__(**settings)
 
     # -- pool ------------------------------------------------------------------------------------
 
