@@ -251,6 +251,16 @@ class DatabaseConfig:
         self._pool = None
         self._pool_lock = threading.Lock()
 
+    def _pool_stats(self) -> PoolStats:
+        pool = self._pool
+        if pool is None:
+            return PoolStats(0, 0, 0, 0, self.max_pool_size())
+        return pool.stats()  # type: ignore[no-any-return]
+
+    def max_pool_size(self) -> int:
+        """The most connections the pool opens (what ``pool_stats()`` reports as its limit)."""
+        raise NotImplementedError
+
     def describe(self) -> str:
         """A short description for logs and error messages (secrets hidden; a database file
         shown as its absolute path)."""
@@ -309,13 +319,7 @@ class SyncDatabaseConfig(DatabaseConfig, Generic[_ConnT, _PoolT, _DriverT]):
 
     def pool_stats(self) -> PoolStats:
         """Size, in-use, idle and waiting counts (zeros before the pool exists)."""
-        pool = self._pool
-        if pool is None:
-            return PoolStats(0, 0, 0, 0, self.max_pool_size())
-        return pool.stats()  # type: ignore[no-any-return]
-
-    def max_pool_size(self) -> int:
-        raise NotImplementedError
+        return self._pool_stats()
 
     def provide_session(self) -> _DriverT:
         """A session; use it as a context manager to borrow and return its connection."""
@@ -513,16 +517,6 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[_ConnT, _PoolT, _DriverT]):
             loop,
         )
 
-    def pool_stats(self) -> PoolStats:
-        """Size, in-use, idle and waiting counts (zeros before the pool exists); any thread."""
-        pool = self._pool
-        if pool is None:
-            return PoolStats(0, 0, 0, 0, self.max_pool_size())
-        return pool.stats()  # type: ignore[no-any-return]
-
-    def max_pool_size(self) -> int:
-        raise NotImplementedError
-
     async def _create_pool(self) -> AsyncPool[_ConnT]:
         raise NotImplementedError
 
@@ -532,6 +526,10 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[_ConnT, _PoolT, _DriverT]):
         self._pool_creating = None
 
     # -- sessions --------------------------------------------------------------------------------
+
+    def pool_stats(self) -> PoolStats:
+        """Size, in-use, idle and waiting counts (zeros before the pool exists); any thread."""
+        return self._pool_stats()
 
     def provide_session(self) -> _DriverT:
         """An async session: ``async with config.provide_session() as session``; leaving the
