@@ -45,7 +45,23 @@ class PoolStats:
     max_size: int
 
 
-class ConnectionPool(Generic[_ConnT]):
+class _PoolState(Generic[_ConnT]):
+    """The bookkeeping both pools keep (no I/O): limits, idle connections, counts."""
+
+    def __init__(self, max_size: int, timeout: float, name: str) -> None:
+        self.max_size = max_size
+        self.timeout = timeout
+        self.name = name
+        self._idle: list[_ConnT] = []
+        self._size = 0
+        self._closed = False
+
+    def _stats(self, waiting: int) -> PoolStats:
+        idle = len(self._idle)
+        return PoolStats(self._size, self._size - idle, idle, waiting, self.max_size)
+
+
+class ConnectionPool(_PoolState[_ConnT]):
     """Thread-safe LIFO pool with a maximum size and an acquire timeout."""
 
     def __init__(
@@ -59,16 +75,11 @@ class ConnectionPool(Generic[_ConnT]):
         close: Callable[[_ConnT], None] | None = None,
         name: str = "pool",
     ) -> None:
+        super().__init__(max_size, timeout, name)
         self._connect = connect
         self._reset = reset
         self._close = close
-        self.max_size = max_size
-        self.timeout = timeout
-        self.name = name
-        self._idle: list[_ConnT] = []
-        self._size = 0
         self._waiting = 0
-        self._closed = False
         self._cond = threading.Condition(threading.Lock())
         for _ in range(min_size):
             self._idle.append(connect())
@@ -214,14 +225,7 @@ class ConnectionPool(Generic[_ConnT]):
 
     def stats(self) -> PoolStats:
         with self._cond:
-            idle = len(self._idle)
-            return PoolStats(
-                size=self._size,
-                in_use=self._size - idle,
-                idle=idle,
-                waiting=self._waiting,
-                max_size=self.max_size,
-            )
+            return self._stats(self._waiting)
 
     def _close_quietly(self, conn: _ConnT) -> None:
         if self._close is None:
@@ -232,7 +236,7 @@ class ConnectionPool(Generic[_ConnT]):
             _logger.debug("%s: error while closing a connection", self.name, exc_info=True)
 
 
-class AsyncConnectionPool(Generic[_ConnT]):
+class AsyncConnectionPool(_PoolState[_ConnT]):
     """LIFO pool for one event loop, with a maximum size and an acquire timeout.
 
     The policy of :class:`ConnectionPool`: connections are opened lazily up to ``max_size``,
@@ -252,17 +256,12 @@ class AsyncConnectionPool(Generic[_ConnT]):
         close: Callable[[_ConnT], Awaitable[None]] | None = None,
         name: str = "pool",
     ) -> None:
+        super().__init__(max_size, timeout, name)
         self._connect = connect
         self._reset = reset
         self._close = close
-        self.max_size = max_size
         self.min_size = min_size
-        self.timeout = timeout
-        self.name = name
-        self._idle: list[_ConnT] = []
         self._waiters: deque[asyncio.Future[Any]] = deque()
-        self._size = 0
-        self._closed = False
         self._closing: asyncio.Future[None] | None = None  # keeps a background close alive
 
     async def open(self) -> None:
@@ -402,14 +401,7 @@ class AsyncConnectionPool(Generic[_ConnT]):
         """Called once, when the pool is closed and its last connection is closed."""
 
     def stats(self) -> PoolStats:
-        idle = len(self._idle)
-        return PoolStats(
-            size=self._size,
-            in_use=self._size - idle,
-            idle=idle,
-            waiting=len(self._waiters),  # safe to read from another thread
-            max_size=self.max_size,
-        )
+        return self._stats(len(self._waiters))  # safe to read from another thread
 
     async def _close_quietly(self, conn: _ConnT) -> None:
         if self._close is None:
