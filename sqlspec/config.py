@@ -616,13 +616,19 @@ def _checked_keys(
         raise ImproperConfigurationError(
             f"{config_name}: {what} must be a mapping, got {type(given).__name__}"
         )
+    _refuse_unknown_keys(f"{config_name}: unknown {what}", given, valid)
+    return dict(given)
+
+
+def _refuse_unknown_keys(
+    unknown_what: str, given: Mapping[Any, Any], valid: frozenset[str]
+) -> None:
     unknown = [key for key in given if key not in valid]
     if unknown:
         raise ImproperConfigurationError(
-            f"{config_name}: unknown {what} key(s) {unknown_names(unknown, valid)}; "
+            f"{unknown_what} key(s) {unknown_names(unknown, valid)}; "
             f"valid keys are {', '.join(sorted(valid)) or '(none)'}"
         )
-    return dict(given)
 
 
 def _checked_extensions(
@@ -649,12 +655,7 @@ def _checked_extensions(
                 f"{where} must be a mapping of the {extension} extension's settings (keys "
                 f"{', '.join(sorted(valid))}), got {type(settings).__name__} {settings!r}"
             )
-        unknown = [key for key in settings if key not in valid]
-        if unknown:
-            raise ImproperConfigurationError(
-                f"{where}: unknown key(s) {unknown_names(unknown, valid)}; valid keys are "
-                f"{', '.join(sorted(valid))}"
-            )
+        _refuse_unknown_keys(f"{where}: unknown", settings, valid)
         checked[extension] = dict(settings)
     return checked
 

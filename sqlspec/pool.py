@@ -30,6 +30,8 @@ _logger = logging.getLogger("sqlspec.pool")
 _SLOT: Any = object()
 
 _ConnT = TypeVar("_ConnT")
+_ConnectT = TypeVar("_ConnectT")
+_HookT = TypeVar("_HookT")
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,22 @@ class PoolStats:
     max_size: int
 
 
-class _PoolState(Generic[_ConnT]):
-    """The bookkeeping both pools keep (no I/O): limits, idle connections, counts."""
+class _PoolState(Generic[_ConnT, _ConnectT, _HookT]):
+    """What both pools keep (no I/O): how to open, reset and close a connection (sync or async
+    callables), the limits, the idle connections and the counts."""
 
-    def __init__(self, max_size: int, timeout: float, name: str) -> None:
+    def __init__(
+        self,
+        connect: _ConnectT,
+        reset: _HookT | None,
+        close: _HookT | None,
+        max_size: int,
+        timeout: float,
+        name: str,
+    ) -> None:
+        self._connect = connect
+        self._reset = reset
+        self._close = close
         self.max_size = max_size
         self.timeout = timeout
         self.name = name
@@ -61,7 +75,7 @@ class _PoolState(Generic[_ConnT]):
         return PoolStats(self._size, self._size - idle, idle, waiting, self.max_size)
 
 
-class ConnectionPool(_PoolState[_ConnT]):
+class ConnectionPool(_PoolState[_ConnT, Callable[[], _ConnT], Callable[[_ConnT], None]]):
     """Thread-safe LIFO pool with a maximum size and an acquire timeout."""
 
     def __init__(
@@ -75,10 +89,7 @@ class ConnectionPool(_PoolState[_ConnT]):
         close: Callable[[_ConnT], None] | None = None,
         name: str = "pool",
     ) -> None:
-        super().__init__(max_size, timeout, name)
-        self._connect = connect
-        self._reset = reset
-        self._close = close
+        super().__init__(connect, reset, close, max_size, timeout, name)
         self._waiting = 0
         self._cond = threading.Condition(threading.Lock())
         for _ in range(min_size):
@@ -161,13 +172,7 @@ class ConnectionPool(_PoolState[_ConnT]):
             if self._closed:  # set by close() since the check above
                 self._drain_idle()  # type: ignore[unreachable]
             return
-        with self._cond:
-            self._size -= 1
-            self._cond.notify()
-            drained = self._closed and self._size == 0
-        self._close_quietly(conn)
-        if drained:
-            self._drained()
+        self.discard(conn)
 
     def discard(self, conn: _ConnT) -> None:
         """Close a borrowed connection instead of returning it (it is known to be broken)."""
@@ -236,7 +241,9 @@ class ConnectionPool(_PoolState[_ConnT]):
             _logger.debug("%s: error while closing a connection", self.name, exc_info=True)
 
 
-class AsyncConnectionPool(_PoolState[_ConnT]):
+class AsyncConnectionPool(
+    _PoolState[_ConnT, Callable[[], Awaitable[_ConnT]], Callable[[_ConnT], Awaitable[None]]]
+):
     """LIFO pool for one event loop, with a maximum size and an acquire timeout.
 
     The policy of :class:`ConnectionPool`: connections are opened lazily up to ``max_size``,
@@ -256,10 +263,7 @@ class AsyncConnectionPool(_PoolState[_ConnT]):
         close: Callable[[_ConnT], Awaitable[None]] | None = None,
         name: str = "pool",
     ) -> None:
-        super().__init__(max_size, timeout, name)
-        self._connect = connect
-        self._reset = reset
-        self._close = close
+        super().__init__(connect, reset, close, max_size, timeout, name)
         self.min_size = min_size
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._closing: asyncio.Future[None] | None = None  # keeps a background close alive
