@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from sqlspec._values import UnbindableValue
 from sqlspec.exceptions import ConnectionError, ParameterError, ProgrammingError, SQLSpecError
-from sqlspec.observe import StatementEvent
+from sqlspec.observe import HUB, StatementEvent, begin_statement
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement
 from sqlspec.translate import translate
 
@@ -191,8 +191,20 @@ class SessionBase(Generic[ConnT]):
     #: more raises :class:`~sqlspec.exceptions.ParameterError` before the driver runs.
     parameter_limit: ClassVar[int | None] = None
 
-    __slots__ = ()
+    # The state both sides keep; each driver's __init__ sets it.
+    __slots__ = (
+        "_connection",
+        "_fresh",
+        "_log",
+        "_pool",
+        "_rewrite",
+        "_wrote",
+        "config",
+        "log_context",
+    )
     _connection: ConnT | None
+    _fresh: bool
+    _log: bool
     _wrote: bool
 
     @property
@@ -220,6 +232,22 @@ class SessionBase(Generic[ConnT]):
 
     def _open_connection(self) -> ConnT:
         raise NotImplementedError
+
+    def _observed(self, operation: str, sql: str, parameters: Any = None) -> StatementEvent | None:
+        """The statement's event for its observers; ``None`` when nothing observes it (the
+        statement then costs no event; ``execute()`` inlines this test on its hot path)."""
+        if self._log or HUB.observers:
+            return begin_statement(self, operation, sql, parameters)
+        return None
+
+    def _ran(self, writes: bool, event: StatementEvent | None, rowcount: int = -1) -> None:
+        """After a statement ran: the session is no longer fresh (no rerun on a new connection
+        from now on), its writes are noted, and its observers are told."""
+        self._fresh = False
+        if writes:
+            self._wrote = True
+        if event is not None:
+            event.finish(rowcount)
 
     # -- adapter hooks that do no I/O ----------------------------------------------------------
 

@@ -71,20 +71,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
     :meth:`rollback` (or the same calls on :attr:`connection`).
     """
 
-    __slots__ = (
-        "_busy",
-        "_closed_message",
-        "_connection",
-        "_connection_view",
-        "_fresh",
-        "_log",
-        "_lost",
-        "_pool",
-        "_rewrite",
-        "_wrote",
-        "config",
-        "log_context",
-    )
+    __slots__ = ("_busy", "_closed_message", "_connection_view", "_lost")
 
     def __init__(self, config: AsyncDatabaseConfig[_ConnT, Any, Any]) -> None:
         self.config = config
@@ -247,9 +234,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
-        event = (
-            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
-        )
+        event = self._observed("execute_many", sql, rows)
         while True:
             self._busy = True
             try:
@@ -260,11 +245,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
                 await self._raise_unless_rerun(error, conn, event, sql, stmt)
                 conn = self._open_connection()
         self._busy = False
-        self._fresh = False
-        if stmt.writes:
-            self._wrote = True
-        if event is not None:
-            event.finish(rowcount)
+        self._ran(stmt.writes, event, rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     async def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
@@ -274,7 +255,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
         conn = await self._usable_connection()
         if not transaction and self._in_transaction(conn):
             raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
-        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
+        event = self._observed("execute_script", sql)
         while True:
             self._busy = True
             try:
@@ -288,10 +269,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
                 await self._raise_unless_rerun(error, conn, event, sql)
                 conn = self._open_connection()
         self._busy = False
-        self._fresh = False
-        self._wrote = True  # scripts are taken to write (they are schema and data loads)
-        if event is not None:
-            event.finish()
+        self._ran(True, event)  # scripts are taken to write (they are schema and data loads)
 
     # -- transactions --------------------------------------------------------------------------
 

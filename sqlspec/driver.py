@@ -70,16 +70,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
     (or the same calls on :attr:`connection`).
     """
 
-    __slots__ = (
-        "_connection",
-        "_fresh",
-        "_log",
-        "_pool",
-        "_rewrite",
-        "_wrote",
-        "config",
-        "log_context",
-    )
+    __slots__ = ()
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
 
     def __init__(self, config: SyncDatabaseConfig[_ConnT, Any, Any]) -> None:
@@ -220,9 +211,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
-        event = (
-            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
-        )
+        event = self._observed("execute_many", sql, rows)
         while True:
             try:
                 self._begin_implicit(conn)
@@ -232,11 +221,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
             except BaseException as error:
                 self._raise_unless_rerun(error, conn, event, sql, stmt)
                 conn = self._open_connection()
-        self._fresh = False
-        if stmt.writes:
-            self._wrote = True
-        if event is not None:
-            event.finish(rowcount)
+        self._ran(stmt.writes, event, rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
@@ -251,7 +236,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         transaction, so give it such statements one at a time.
         """
         conn = self._open_connection()
-        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
+        event = self._observed("execute_script", sql)
         while True:
             try:
                 if transaction:
@@ -265,10 +250,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
             except BaseException as error:
                 self._raise_unless_rerun(error, conn, event, sql)
                 conn = self._open_connection()
-        self._fresh = False
-        self._wrote = True  # scripts are taken to write (they are schema and data loads)
-        if event is not None:
-            event.finish()
+        self._ran(True, event)  # scripts are taken to write (they are schema and data loads)
 
     # -- transactions --------------------------------------------------------------------------
 
