@@ -16,37 +16,41 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Self
 
-from sqlspec._values import UnbindableValue, too_many_parameters
-from sqlspec.driver import (
+from sqlspec._session import (
     OUTSIDE_TRANSACTION_MESSAGE,
+    SessionBase,
     SessionConnection,
     collect_parameters,
     column_names,
     lone_none_as_null,
     lost_connection_error,
+    raise_failure,
     report_failure,
 )
+from sqlspec._session import view_of as view_of
+from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
-from sqlspec.observe import HUB, begin_statement, observes_statements
+from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
+from sqlspec.protocols import AsyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
-from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate, with_context
+from sqlspec.statement import PreparedStatement, prepare
+from sqlspec.translate import with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import AsyncDatabaseConfig, AsyncPool
 
-__all__ = ("AsyncDriver", "Fetched")
+# RECOVERY_TIMEOUT, view_of: only for sqlspec.portal_session, until it imports them privately.
+__all__ = ("RECOVERY_TIMEOUT", "AsyncDriver", "Fetched", "view_of")
 
-logger = logging.getLogger("sqlspec.driver")
+_logger = logging.getLogger("sqlspec.driver")
 
-ConnT = TypeVar("ConnT")
-SchemaT = TypeVar("SchemaT")
-T = TypeVar("T")
+_ConnT = TypeVar("_ConnT")
+_SchemaT = TypeVar("_SchemaT")
 
 #: What an adapter's ``_run`` returns: (description or ``None`` when the statement returned no
 #: result set, the rows as sequences, rowcount or -1, last inserted id or ``None``). Column names
@@ -58,7 +62,7 @@ Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, An
 RECOVERY_TIMEOUT = 5.0
 
 
-class AsyncDriver(Generic[ConnT]):
+class AsyncDriver(SessionBase[_ConnT], AsyncSession):
     """An async database session over one pooled connection.
 
     Use it as an async context manager (``async with config.provide_session() as session``):
@@ -67,38 +71,13 @@ class AsyncDriver(Generic[ConnT]):
     :meth:`rollback` (or the same calls on :attr:`connection`).
     """
 
-    #: The placeholder style the driver understands; SQL is rewritten to it.
-    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
-    #: Whose rules find placeholders in SQL text (quotes, comments, brackets).
-    dialect: ClassVar[Dialect] = Dialect.POSTGRES
-    #: The driver's exception base class(es); they are translated into sqlspec errors.
-    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    #: The most parameters one statement may have (``None``: no known limit); a statement with
-    #: more raises :class:`ParameterError` before the driver runs.
-    parameter_limit: ClassVar[int | None] = None
+    __slots__ = ("_busy", "_closed_message", "_connection_view", "_lost")
 
-    __slots__ = (
-        "_busy",
-        "_closed_message",
-        "_connection",
-        "_connection_view",
-        "_fresh",
-        "_log",
-        "_lost",
-        "_pool",
-        "_rewrite",
-        "_wrote",
-        "config",
-        "log_context",
-    )
-
-    def __init__(
-        self, config: AsyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
-    ) -> None:
+    def __init__(self, config: AsyncDatabaseConfig[_ConnT, Any, Any]) -> None:
         self.config = config
-        self._connection: ConnT | None = connection
+        self._connection: _ConnT | None = None
         self._connection_view: SessionConnection | None = None
-        self._pool: AsyncPool[ConnT] | None = None
+        self._pool: AsyncPool[_ConnT] | None = None
         self._rewrite = config.statement_config.rewrite_parameters
         # True while an operation is under way on the connection; still True afterwards means
         # it was interrupted.
@@ -155,11 +134,7 @@ class AsyncDriver(Generic[ConnT]):
         ``rollback()`` end this session's transaction."""
         return view_of(self, self._open_connection())
 
-    @property
-    def closed(self) -> bool:
-        return self._connection is None
-
-    def _open_connection(self) -> ConnT:
+    def _open_connection(self) -> _ConnT:
         conn = self._connection
         if conn is None:
             if self._lost is not None:
@@ -167,7 +142,7 @@ class AsyncDriver(Generic[ConnT]):
             raise SQLSpecError(self._closed_message)
         return conn
 
-    async def _usable_connection(self) -> ConnT:
+    async def _usable_connection(self) -> _ConnT:
         """The connection, after cleaning up an interrupted operation if there was one."""
         if self._busy:
             await self._recover()
@@ -183,7 +158,7 @@ class AsyncDriver(Generic[ConnT]):
         try:
             healthy = await asyncio.wait_for(self._reset_interrupted(conn), RECOVERY_TIMEOUT)
         except Exception:
-            logger.warning(
+            _logger.warning(
                 "%s: could not roll back a connection after an interrupted operation; "
                 "discarding it",
                 self.config.describe(),
@@ -212,22 +187,10 @@ class AsyncDriver(Generic[ConnT]):
             return stmt
         return PreparedStatement.passthrough(sql, self.parameter_style)
 
-    @overload
-    async def execute(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> SQLResult[dict[str, Any]]: ...
-    @overload
-    async def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
-    async def execute(
+    async def _execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
-        """Run one statement and return its result.
-
-        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
-        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
-        """
+        """:meth:`execute`: its typed signature (the overloads) is the protocol's."""
         stmt = self._prepare(sql)
         params = stmt.bind(
             lone_none_as_null(stmt, parameters, collect_parameters(parameters, named))
@@ -242,18 +205,9 @@ class AsyncDriver(Generic[ConnT]):
         try:
             await self._begin_implicit(conn)
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
-        except self.driver_errors as error:
-            self._busy = False
-            if self._fresh and await self._reconnected(error, conn):
-                return await self.execute(sql, *parameters, schema_type=schema_type, **named)
-            raise report_failure(event, await self._failed(error, sql), error) from error
-        except UnbindableValue as error:
-            self._busy = False
-            cause = error.__cause__
-            raise report_failure(event, error.data_error(stmt), cause) from cause
         except BaseException as error:
-            report_failure(event, error)
-            raise
+            await self._raise_unless_rerun(error, conn, event, sql, stmt)
+            return await self._execute(sql, *parameters, schema_type=schema_type, **named)
         self._busy = False
         self._fresh = False
         if stmt.writes:
@@ -268,6 +222,9 @@ class AsyncDriver(Generic[ConnT]):
             rows = rows_converter(schema_type)(rows)  # type: ignore[arg-type]
         return SQLResult(sql, rows, names, rowcount if rowcount >= 0 else len(rows))
 
+    if not TYPE_CHECKING:  # type checkers see the protocol's overloads of execute()
+        execute = _execute
+
     async def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]:
@@ -277,34 +234,18 @@ class AsyncDriver(Generic[ConnT]):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
-        event = (
-            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
-        )
+        event = self._observed("execute_many", sql, rows)
         while True:
             self._busy = True
             try:
                 await self._begin_implicit(conn)
                 rowcount = await self._run_many(conn, stmt.sql, rows)
                 break
-            except self.driver_errors as error:
-                self._busy = False
-                if self._fresh and await self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, await self._failed(error, sql), error) from error
-            except UnbindableValue as error:
-                self._busy = False
-                cause = error.__cause__
-                raise report_failure(event, error.data_error(stmt), cause) from cause
             except BaseException as error:
-                report_failure(event, error)
-                raise
+                await self._raise_unless_rerun(error, conn, event, sql, stmt)
+                conn = self._open_connection()
         self._busy = False
-        self._fresh = False
-        if stmt.writes:
-            self._wrote = True
-        if event is not None:
-            event.finish(rowcount)
+        self._ran(stmt.writes, event, rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     async def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
@@ -314,7 +255,7 @@ class AsyncDriver(Generic[ConnT]):
         conn = await self._usable_connection()
         if not transaction and self._in_transaction(conn):
             raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
-        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
+        event = self._observed("execute_script", sql)
         while True:
             self._busy = True
             try:
@@ -324,72 +265,11 @@ class AsyncDriver(Generic[ConnT]):
                 else:
                     await self._run_outside_transaction(conn, sql)
                 break
-            except self.driver_errors as error:
-                self._busy = False
-                if self._fresh and await self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, await self._failed(error, sql), error) from error
             except BaseException as error:
-                report_failure(event, error)
-                raise
+                await self._raise_unless_rerun(error, conn, event, sql)
+                conn = self._open_connection()
         self._busy = False
-        self._fresh = False
-        self._wrote = True  # scripts are taken to write (they are schema and data loads)
-        if event is not None:
-            event.finish()
-
-    @overload
-    async def select(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> list[dict[str, Any]]: ...
-    @overload
-    async def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
-    async def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> list[Any]:
-        """Return every row of a query."""
-        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).rows
-
-    @overload
-    async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any]: ...
-    @overload
-    async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
-    async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row; :class:`NotFoundError`/:class:`MultipleResultsFoundError`
-        otherwise."""
-        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).one()
-
-    @overload
-    async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any] | None: ...
-    @overload
-    async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
-    async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row or ``None``; raise when several rows came back."""
-        result = await self.execute(sql, *parameters, schema_type=schema_type, **named)
-        return result.one_or_none()
-
-    async def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row."""
-        return (await self.execute(sql, *parameters, **named)).scalar()
-
-    async def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row, or ``None`` when there is no row."""
-        return (await self.execute(sql, *parameters, **named)).scalar_or_none()
+        self._ran(True, event)  # scripts are taken to write (they are schema and data loads)
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -437,21 +317,30 @@ class AsyncDriver(Generic[ConnT]):
             raise with_context(self._translate(error), self.config, "ROLLBACK") from error
         self._busy = False
 
-    @property
-    def in_transaction(self) -> bool:
-        """True while a transaction is open on this session."""
-        return self._in_transaction(self._open_connection())
+    # -- failures and lost connections ---------------------------------------------------------
 
-    @property
-    def pending_writes(self) -> bool:
-        """True when a statement that writes (INSERT, UPDATE, DELETE, MERGE, DDL, a script) ran
-        in the open transaction; a hint for logs (see the sync session's)."""
-        conn = self._connection
-        return self._wrote and conn is not None and self._in_transaction(conn)
+    async def _raise_unless_rerun(
+        self,
+        error: BaseException,
+        conn: _ConnT,
+        event: StatementEvent | None,
+        sql: str,
+        stmt: PreparedStatement | None = None,
+    ) -> None:
+        """After running ``sql`` raised ``error``: return when the statement is to be rerun on
+        the fresh connection :meth:`_reconnected` borrowed; otherwise raise the error to show,
+        reported to the statement's observers (see ``SyncDriver._raise_unless_rerun``). An
+        interruption (cancellation, a timeout) leaves the session busy, to be recovered."""
+        if isinstance(error, UnbindableValue):
+            self._busy = False  # refused before anything was sent: the connection is fine
+        if not isinstance(error, self.driver_errors):
+            raise_failure(event, error, stmt)
+        self._busy = False
+        if self._fresh and await self._reconnected(error, conn):
+            return
+        raise report_failure(event, await self._failed(error, sql), error) from error
 
-    # -- lost connections ----------------------------------------------------------------------
-
-    async def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+    async def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it
         (and the idle connections that died with it) and borrow a fresh one for a single rerun
         (see :meth:`SyncDriver._reconnected <sqlspec.driver.SyncDriver._reconnected>`)."""
@@ -474,28 +363,20 @@ class AsyncDriver(Generic[ConnT]):
 
     # -- adapter hooks -------------------------------------------------------------------------
 
-    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
-        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
-        unreachable), so the connection must never be used again."""
-        return False
-
-    def _on_acquire(self) -> None:
-        """Called once the connection is borrowed (per-session state reset)."""
-
-    async def _begin_implicit(self, conn: ConnT) -> None:
+    async def _begin_implicit(self, conn: _ConnT) -> None:
         """Open a transaction if none is open (before every statement)."""
 
-    async def _run(self, conn: ConnT, sql: str, params: Sequence[Any]) -> Fetched:
+    async def _run(self, conn: _ConnT, sql: str, params: Sequence[Any]) -> Fetched:
         raise NotImplementedError
 
-    async def _run_many(self, conn: ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    async def _run_many(self, conn: _ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Run ``sql`` once per row; return the rows affected (-1 when the driver cannot tell)."""
         raise NotImplementedError
 
-    async def _run_script(self, conn: ConnT, sql: str) -> None:
+    async def _run_script(self, conn: _ConnT, sql: str) -> None:
         raise NotImplementedError
 
-    async def _run_outside_transaction(self, conn: ConnT, sql: str) -> None:
+    async def _run_outside_transaction(self, conn: _ConnT, sql: str) -> None:
         """Run a script in the database's autocommit mode. The default suits drivers that run
         statements on their own until the session sends ``BEGIN`` (asyncpg, aiosqlite); a
         transaction the server opened anyway (MySQL with autocommit off) is committed."""
@@ -503,26 +384,20 @@ class AsyncDriver(Generic[ConnT]):
         if self._in_transaction(conn):
             await self._commit(conn)
 
-    async def _begin(self, conn: ConnT) -> None:
+    async def _begin(self, conn: _ConnT) -> None:
         raise NotImplementedError
 
-    async def _commit(self, conn: ConnT) -> None:
+    async def _commit(self, conn: _ConnT) -> None:
         await conn.commit()  # type: ignore[attr-defined]
 
-    async def _rollback(self, conn: ConnT) -> None:
+    async def _rollback(self, conn: _ConnT) -> None:
         await conn.rollback()  # type: ignore[attr-defined]
 
-    def _in_transaction(self, conn: ConnT) -> bool:
-        raise NotImplementedError
-
-    async def _reset_interrupted(self, conn: ConnT) -> bool:
+    async def _reset_interrupted(self, conn: _ConnT) -> bool:
         """After an interrupted operation: make ``conn`` usable (roll back) and return True, or
         return False to have it discarded."""
         await self._rollback(conn)
         return True
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, SQLSpecError)
 
     async def _failed(
         self, error: BaseException, sql: str, *, committing: bool = False
@@ -542,7 +417,7 @@ class AsyncDriver(Generic[ConnT]):
             try:
                 await self._rollback(conn)
             except self.driver_errors:
-                logger.warning(
+                _logger.warning(
                     "%s: rolling back after a statement timeout failed",
                     self.config.describe(),
                     exc_info=True,
@@ -550,12 +425,3 @@ class AsyncDriver(Generic[ConnT]):
                 return translated
             self._busy = False
         return translated
-
-
-def view_of(session: Any, conn: Any) -> SessionConnection:
-    """The session's connection as handed out: one object for as long as the session holds
-    that connection (``session.connection is session.connection``)."""
-    view: SessionConnection | None = session._connection_view
-    if view is None or view.raw is not conn:
-        view = session._connection_view = SessionConnection(session, conn)
-    return view

@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 
 __all__ = ("SQLSpec",)
 
-ConfigT = TypeVar("ConfigT", bound=DatabaseConfig)
-ConnT = TypeVar("ConnT")
-SyncSessionT = TypeVar("SyncSessionT", bound=SyncSession)
-AsyncSessionT = TypeVar("AsyncSessionT", bound=AsyncSession)
-SyncConfigOf = SyncDatabaseConfig[Any, Any, SyncSessionT]
-AsyncConfigOf = AsyncDatabaseConfig[Any, Any, AsyncSessionT]
+_ConfigT = TypeVar("_ConfigT", bound=DatabaseConfig)
+_ConnT = TypeVar("_ConnT")
+_SyncSessionT = TypeVar("_SyncSessionT", bound=SyncSession)
+_AsyncSessionT = TypeVar("_AsyncSessionT", bound=AsyncSession)
+_SyncConfigOf = SyncDatabaseConfig[Any, Any, _SyncSessionT]
+_AsyncConfigOf = AsyncDatabaseConfig[Any, Any, _AsyncSessionT]
 
 
 class SQLSpec:
@@ -37,7 +37,7 @@ class SQLSpec:
         #: The named queries loaded by :meth:`load_sql_files`.
         self.sql_files = SQLFileLoader()
 
-    def add_config(self, config: ConfigT) -> ConfigT:
+    def add_config(self, config: _ConfigT) -> _ConfigT:
         """Register a config and return it (registering the same instance twice is a no-op)."""
         if isinstance(config, type):
             raise ImproperConfigurationError(
@@ -58,9 +58,9 @@ class SQLSpec:
         return tuple(self._configs)
 
     @overload
-    def get_config(self, config: ConfigT) -> ConfigT: ...
+    def get_config(self, config: _ConfigT) -> _ConfigT: ...
     @overload
-    def get_config(self, config: type[ConfigT]) -> ConfigT: ...
+    def get_config(self, config: type[_ConfigT]) -> _ConfigT: ...
     def get_config(self, config: Any) -> Any:
         """Resolve a registered config from itself or from its class."""
         if isinstance(config, type):
@@ -90,13 +90,15 @@ class SQLSpec:
     # AsyncpgDriver. A config typed only as DatabaseConfig gives the protocol union.
     @overload
     def provide_session(
-        self, config: SyncDatabaseConfig[Any, Any, SyncSessionT] | type[SyncConfigOf[SyncSessionT]]
-    ) -> SyncSessionT: ...
+        self,
+        config: SyncDatabaseConfig[Any, Any, _SyncSessionT] | type[_SyncConfigOf[_SyncSessionT]],
+    ) -> _SyncSessionT: ...
     @overload
     def provide_session(
         self,
-        config: AsyncDatabaseConfig[Any, Any, AsyncSessionT] | type[AsyncConfigOf[AsyncSessionT]],
-    ) -> AsyncSessionT: ...
+        config: AsyncDatabaseConfig[Any, Any, _AsyncSessionT]
+        | type[_AsyncConfigOf[_AsyncSessionT]],
+    ) -> _AsyncSessionT: ...
     @overload
     def provide_session(
         self, config: DatabaseConfig | type[DatabaseConfig]
@@ -113,13 +115,13 @@ class SQLSpec:
     @overload
     def provide_connection(
         self,
-        config: SyncDatabaseConfig[ConnT, Any, Any] | type[SyncDatabaseConfig[ConnT, Any, Any]],
-    ) -> AbstractContextManager[ConnT]: ...
+        config: SyncDatabaseConfig[_ConnT, Any, Any] | type[SyncDatabaseConfig[_ConnT, Any, Any]],
+    ) -> AbstractContextManager[_ConnT]: ...
     @overload
     def provide_connection(
         self,
-        config: AsyncDatabaseConfig[ConnT, Any, Any] | type[AsyncDatabaseConfig[ConnT, Any, Any]],
-    ) -> AbstractAsyncContextManager[ConnT]: ...
+        config: AsyncDatabaseConfig[_ConnT, Any, Any] | type[AsyncDatabaseConfig[_ConnT, Any, Any]],
+    ) -> AbstractAsyncContextManager[_ConnT]: ...
     def provide_connection(self, config: Any) -> Any:
         """The driver's raw connection, borrowed for the ``with`` block (``async with`` for async
         configs); it is rolled back and returned to the pool on exit."""
@@ -127,8 +129,9 @@ class SQLSpec:
 
     @overload
     def provide_sync_session(
-        self, config: SyncDatabaseConfig[Any, Any, SyncSessionT] | type[SyncConfigOf[SyncSessionT]]
-    ) -> SyncSessionT: ...
+        self,
+        config: SyncDatabaseConfig[Any, Any, _SyncSessionT] | type[_SyncConfigOf[_SyncSessionT]],
+    ) -> _SyncSessionT: ...
     @overload
     def provide_sync_session(
         self, config: AsyncDatabaseConfig[Any, Any, Any] | type[AsyncDatabaseConfig[Any, Any, Any]]

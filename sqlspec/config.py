@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import difflib
 import logging
 import os
 import re
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict, Unpack
 
+from sqlspec._names import close_match, settings_keys, unknown_names
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError
 from sqlspec.pool import PoolStats
 from sqlspec.portal import DEFAULT_TIMEOUT
@@ -45,16 +45,16 @@ __all__ = (
     "live_configs",
 )
 
-logger = logging.getLogger("sqlspec.config")
+_logger = logging.getLogger("sqlspec.config")
 
 #: Seconds a connection attempt to a database server may take unless the configuration says
 #: otherwise (each adapter's own connect-timeout key): with the server down or unreachable, a
 #: borrow fails after this long with the driver's reason, well before any pool timeout.
 DEFAULT_CONNECT_TIMEOUT = 5
 
-ConnT = TypeVar("ConnT")
-PoolT = TypeVar("PoolT")
-DriverT = TypeVar("DriverT")
+_ConnT = TypeVar("_ConnT")
+_PoolT = TypeVar("_PoolT")
+_DriverT = TypeVar("_DriverT")
 
 
 class FlaskConfig(TypedDict):
@@ -90,30 +90,6 @@ class FlaskConfig(TypedDict):
 EXTENSION_SETTINGS: dict[str, Any] = {"flask": FlaskConfig}
 
 
-def settings_keys(settings: Any) -> frozenset[str]:
-    """The keys of a settings TypedDict (such as :class:`FlaskConfig`)."""
-    return frozenset(settings.__required_keys__ | settings.__optional_keys__)
-
-
-def close_match(word: object, choices: Iterable[str]) -> str | None:
-    """The choice closest to ``word`` (case-insensitively), when one is close enough."""
-    if not isinstance(word, str):
-        return None
-    by_folded = {choice.casefold(): choice for choice in choices}
-    found = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.6)
-    return by_folded[found[0]] if found else None
-
-
-def unknown_names(names: Iterable[object], valid: Iterable[str]) -> str:
-    """``'databse' (did you mean 'database'?), 'x'``: unknown names with their close matches."""
-    choices = list(valid)
-    shown = []
-    for name in names:
-        match = close_match(name, choices)
-        shown.append(f"{name!r} (did you mean {match!r}?)" if match else repr(name))
-    return ", ".join(shown)
-
-
 class MigrationConfig(TypedDict):
     """Settings of a config's schema migrations, given as ``migration_config={...}``."""
 
@@ -132,7 +108,7 @@ class StatementConfig:
     hatch for SQL whose operators look like placeholders (PostgreSQL's ``?`` jsonb operators).
 
     ``slow_query_ms=N`` logs every statement that takes N milliseconds or more at WARNING on the
-    ``sqlspec.statements`` logger, with its duration, database and Flask endpoint (never
+    ``sqlspec.statements`` _logger, with its duration, database and Flask endpoint (never
     parameter values). A value that is not a positive number raises
     :class:`~sqlspec.exceptions.ImproperConfigurationError`.
     """
@@ -151,13 +127,13 @@ class StatementConfig:
             )
 
 
-class SyncPool(Protocol[ConnT]):
+class SyncPool(Protocol[_ConnT]):
     """What a sync config's pool offers the core (ours in :mod:`sqlspec.pool`, or a wrapper)."""
 
-    def acquire(self) -> ConnT: ...
-    def release(self, conn: ConnT) -> None: ...
-    def discard(self, conn: ConnT) -> None: ...
-    def discard_dead(self, conn: ConnT) -> None:
+    def acquire(self) -> _ConnT: ...
+    def release(self, conn: _ConnT) -> None: ...
+    def discard(self, conn: _ConnT) -> None: ...
+    def discard_dead(self, conn: _ConnT) -> None:
         """Close ``conn``, found dead, and retire the idle connections that most likely died
         with it (a server restart ends them all), so the next ``acquire()`` opens a fresh
         one."""
@@ -184,6 +160,17 @@ if hasattr(os, "register_at_fork"):
 def live_configs() -> list[DatabaseConfig]:
     """Every configuration object still alive in this process (for metrics of all pools)."""
     return list(_live_configs)
+
+
+class _ConfigSettings(TypedDict, total=False):
+    """:class:`DatabaseConfig`'s keywords, for the configs that add their own."""
+
+    pool_config: Mapping[str, Any] | None
+    connection_config: Mapping[str, Any] | None
+    extension_config: Mapping[str, Mapping[str, Any]] | None
+    statement_config: StatementConfig | None
+    driver_features: Mapping[str, Any] | None
+    migration_config: Mapping[str, Any] | None
 
 
 class DatabaseConfig:
@@ -268,6 +255,12 @@ class DatabaseConfig:
         self._pool = None
         self._pool_lock = threading.Lock()
 
+    def _pool_stats(self) -> PoolStats:
+        pool = self._pool
+        if pool is None:
+            return PoolStats(0, 0, 0, 0, self.max_pool_size())
+        return pool.stats()  # type: ignore[no-any-return]
+
     def describe(self) -> str:
         """A short description for logs and error messages (secrets hidden; a database file
         shown as its absolute path)."""
@@ -298,12 +291,12 @@ class DatabaseConfig:
         return f"<{self.describe()}>"
 
 
-class SyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
+class SyncDatabaseConfig(DatabaseConfig, Generic[_ConnT, _PoolT, _DriverT]):
     """Base of the sync adapters' configurations."""
 
     driver_type: ClassVar[type[SyncDriver[Any]]]
 
-    def get_pool(self) -> SyncPool[ConnT]:
+    def get_pool(self) -> SyncPool[_ConnT]:
         """The pool, created at first use (and again in a forked child)."""
         pool = self._pool
         if pool is None:
@@ -313,7 +306,7 @@ class SyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
                     pool = self._pool = self._create_pool()
         return pool  # type: ignore[no-any-return]
 
-    def create_pool(self) -> SyncPool[ConnT]:
+    def create_pool(self) -> SyncPool[_ConnT]:
         """Create the pool now instead of at first use (e.g. to fail fast at start-up)."""
         return self.get_pool()
 
@@ -326,22 +319,19 @@ class SyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
 
     def pool_stats(self) -> PoolStats:
         """Size, in-use, idle and waiting counts (zeros before the pool exists)."""
-        pool = self._pool
-        if pool is None:
-            return PoolStats(0, 0, 0, 0, self.max_pool_size())
-        return pool.stats()  # type: ignore[no-any-return]
+        return self._pool_stats()
 
-    def provide_session(self) -> DriverT:
+    def provide_session(self) -> _DriverT:
         """A session; use it as a context manager to borrow and return its connection."""
         return self.driver_type(self)  # type: ignore[return-value]
 
-    def provide_sync_session(self) -> DriverT:
+    def provide_sync_session(self) -> _DriverT:
         """A session with the sync API: for a sync config, :meth:`provide_session` itself (async
         configs return a facade running each call on the portal)."""
         return self.driver_type(self)  # type: ignore[return-value]
 
     @contextmanager
-    def provide_connection(self) -> Iterator[ConnT]:
+    def provide_connection(self) -> Iterator[_ConnT]:
         """Borrow the driver's raw connection; it is rolled back and returned on exit."""
         pool = self.get_pool()
         conn = pool.acquire()
@@ -350,25 +340,25 @@ class SyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         finally:
             pool.release(conn)
 
-    def _create_pool(self) -> SyncPool[ConnT]:
+    def _create_pool(self) -> SyncPool[_ConnT]:
         raise NotImplementedError
 
 
-class AsyncPool(Protocol[ConnT]):
+class AsyncPool(Protocol[_ConnT]):
     """What an async config's pool offers the core (ours in :mod:`sqlspec.pool`, or a wrapper).
     ``stats()`` is sync and may be called from any thread."""
 
-    async def acquire(self) -> ConnT: ...
-    async def release(self, conn: ConnT) -> None: ...
-    async def discard(self, conn: ConnT) -> None: ...
-    async def discard_dead(self, conn: ConnT) -> None:
+    async def acquire(self) -> _ConnT: ...
+    async def release(self, conn: _ConnT) -> None: ...
+    async def discard(self, conn: _ConnT) -> None: ...
+    async def discard_dead(self, conn: _ConnT) -> None:
         """As :meth:`SyncPool.discard_dead`."""
 
     async def close(self) -> None: ...
     def stats(self) -> PoolStats: ...
 
 
-class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
+class AsyncDatabaseConfig(DatabaseConfig, Generic[_ConnT, _PoolT, _DriverT]):
     """Base of the async adapters' configurations.
 
     Sessions are async context managers (``async with config.provide_session() as session``).
@@ -387,16 +377,10 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
     close_timeout: ClassVar[float] = 15.0
 
     def __init__(
-        self,
-        *,
-        pool_config: Mapping[str, Any] | None = None,
-        connection_config: Mapping[str, Any] | None = None,
-        extension_config: Mapping[str, Mapping[str, Any]] | None = None,
-        statement_config: StatementConfig | None = None,
-        driver_features: Mapping[str, Any] | None = None,
-        migration_config: Mapping[str, Any] | None = None,
-        portal_timeout: float = DEFAULT_TIMEOUT,
+        self, *, portal_timeout: float = DEFAULT_TIMEOUT, **settings: Unpack[_ConfigSettings]
     ) -> None:
+        """``settings`` are :class:`DatabaseConfig`'s keywords (``pool_config``,
+        ``extension_config``, ...); ``portal_timeout`` bounds each sync-facade call."""
         if (
             isinstance(portal_timeout, bool)
             or not isinstance(portal_timeout, int | float)
@@ -410,29 +394,22 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         self.portal_timeout = float(portal_timeout)
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._pool_creating: asyncio.Future[None] | None = None
-        super().__init__(
-            pool_config=pool_config,
-            connection_config=connection_config,
-            extension_config=extension_config,
-            statement_config=statement_config,
-            driver_features=driver_features,
-            migration_config=migration_config,
-        )
+        super().__init__(**settings)
 
     # -- pool ------------------------------------------------------------------------------------
 
-    async def get_pool(self) -> AsyncPool[ConnT]:
+    async def get_pool(self) -> AsyncPool[_ConnT]:
         """The pool, created at first use on the running event loop (which then owns it)."""
         pool = self._pool
         if pool is not None and self._pool_loop is asyncio.get_running_loop():
             return pool  # type: ignore[no-any-return]
         return await self._pool_for_running_loop()
 
-    async def create_pool(self) -> AsyncPool[ConnT]:
+    async def create_pool(self) -> AsyncPool[_ConnT]:
         """Create the pool now instead of at first use (e.g. to fail fast at start-up)."""
         return await self.get_pool()
 
-    async def _pool_for_running_loop(self) -> AsyncPool[ConnT]:
+    async def _pool_for_running_loop(self) -> AsyncPool[_ConnT]:
         loop = asyncio.get_running_loop()
         while True:
             with self._pool_lock:
@@ -440,7 +417,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
                 if owner is not None and owner is not loop:
                     if not owner.is_closed():
                         raise SQLSpecError(self._other_loop_message(owner, loop))
-                    logger.debug("%s: forgetting a pool whose event loop is closed", self)
+                    _logger.debug("%s: forgetting a pool whose event loop is closed", self)
                     self._pool = None
                     self._pool_loop = owner = None
                     self._pool_creating = None
@@ -524,7 +501,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         else:
             self._drop_pool_of_dead_loop(pool, loop)
 
-    def _take_pool(self) -> tuple[AsyncPool[ConnT] | None, asyncio.AbstractEventLoop | None]:
+    def _take_pool(self) -> tuple[AsyncPool[_ConnT] | None, asyncio.AbstractEventLoop | None]:
         with self._pool_lock:
             pool, loop = self._pool, self._pool_loop
             self._pool = None
@@ -533,21 +510,14 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         return pool, loop
 
     def _drop_pool_of_dead_loop(self, pool: Any, loop: asyncio.AbstractEventLoop) -> None:
-        logger.warning(
+        _logger.warning(
             "%s: its pool's event loop %r is no longer running; the pool is dropped without "
             "closing its connections",
             self.describe(),
             loop,
         )
 
-    def pool_stats(self) -> PoolStats:
-        """Size, in-use, idle and waiting counts (zeros before the pool exists); any thread."""
-        pool = self._pool
-        if pool is None:
-            return PoolStats(0, 0, 0, 0, self.max_pool_size())
-        return pool.stats()  # type: ignore[no-any-return]
-
-    async def _create_pool(self) -> AsyncPool[ConnT]:
+    async def _create_pool(self) -> AsyncPool[_ConnT]:
         raise NotImplementedError
 
     def _forget_pool_after_fork(self) -> None:
@@ -557,7 +527,11 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
 
     # -- sessions --------------------------------------------------------------------------------
 
-    def provide_session(self) -> DriverT:
+    def pool_stats(self) -> PoolStats:
+        """Size, in-use, idle and waiting counts (zeros before the pool exists); any thread."""
+        return self._pool_stats()
+
+    def provide_session(self) -> _DriverT:
         """An async session: ``async with config.provide_session() as session``; leaving the
         block rolls back anything uncommitted and returns the connection."""
         return self.driver_type(self)  # type: ignore[return-value]
@@ -570,7 +544,7 @@ class AsyncDatabaseConfig(DatabaseConfig, Generic[ConnT, PoolT, DriverT]):
         return PortalSession(self.driver_type(self))
 
     @asynccontextmanager
-    async def provide_connection(self) -> AsyncIterator[ConnT]:
+    async def provide_connection(self) -> AsyncIterator[_ConnT]:
         """Borrow the driver's raw connection; it is rolled back and returned on exit."""
         pool = await self.get_pool()
         conn = await pool.acquire()
@@ -618,7 +592,7 @@ def _close_portal_pools(pid: int) -> None:
             try:
                 config._close_pool_sync(_EXIT_CLOSE_TIMEOUT)
             except Exception:
-                logger.debug("%s: error closing the pool at exit", config, exc_info=True)
+                _logger.debug("%s: error closing the pool at exit", config, exc_info=True)
 
 
 def _absolute_path(database: Any) -> str:
@@ -642,13 +616,19 @@ def _checked_keys(
         raise ImproperConfigurationError(
             f"{config_name}: {what} must be a mapping, got {type(given).__name__}"
         )
+    _refuse_unknown_keys(f"{config_name}: unknown {what}", given, valid)
+    return dict(given)
+
+
+def _refuse_unknown_keys(
+    unknown_what: str, given: Mapping[Any, Any], valid: frozenset[str]
+) -> None:
     unknown = [key for key in given if key not in valid]
     if unknown:
         raise ImproperConfigurationError(
-            f"{config_name}: unknown {what} key(s) {unknown_names(unknown, valid)}; "
+            f"{unknown_what} key(s) {unknown_names(unknown, valid)}; "
             f"valid keys are {', '.join(sorted(valid)) or '(none)'}"
         )
-    return dict(given)
 
 
 def _checked_extensions(
@@ -675,12 +655,7 @@ def _checked_extensions(
                 f"{where} must be a mapping of the {extension} extension's settings (keys "
                 f"{', '.join(sorted(valid))}), got {type(settings).__name__} {settings!r}"
             )
-        unknown = [key for key in settings if key not in valid]
-        if unknown:
-            raise ImproperConfigurationError(
-                f"{where}: unknown key(s) {unknown_names(unknown, valid)}; valid keys are "
-                f"{', '.join(sorted(valid))}"
-            )
+        _refuse_unknown_keys(f"{where}: unknown", settings, valid)
         checked[extension] = dict(settings)
     return checked
 

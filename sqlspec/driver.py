@@ -11,35 +11,40 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from typing_extensions import Self
 
-from sqlspec._values import UnbindableValue, too_many_parameters
-from sqlspec.exceptions import (
-    ConnectionError,
-    ParameterError,
-    ProgrammingError,
-    SQLSpecError,
-    StatementTimeoutError,
-    TransactionError,
+from sqlspec._session import CLOSED_SESSION_MESSAGE as CLOSED_SESSION_MESSAGE
+from sqlspec._session import (
+    OUTSIDE_TRANSACTION_MESSAGE,
+    SessionBase,
+    collect_parameters,
+    duplicate_columns_error,
+    lone_none_as_null,
+    lost_connection_error,
+    raise_failure,
+    report_failure,
 )
+from sqlspec._session import SessionConnection as SessionConnection
+from sqlspec._values import too_many_parameters
+from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
 from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
-from sqlspec.observe import log_statement as log_statement
-from sqlspec.observe import statement_logger as statement_logger
+from sqlspec.protocols import SyncSession
 from sqlspec.result import SQLResult
 from sqlspec.schema import rows_converter
-from sqlspec.statement import Dialect, ParamStyle, PreparedStatement, prepare
-from sqlspec.translate import translate, with_context
+from sqlspec.statement import PreparedStatement, prepare
+from sqlspec.translate import with_context
 
 if TYPE_CHECKING:
     from sqlspec.config import SyncDatabaseConfig
 
-__all__ = ("SessionConnection", "SyncDriver")
+# CLOSED_SESSION_MESSAGE: only for sqlspec.portal_session, until it imports it from
+# sqlspec._session.
+__all__ = ("CLOSED_SESSION_MESSAGE", "Cursor", "SessionConnection", "SyncDriver")
 
-ConnT = TypeVar("ConnT")
-SchemaT = TypeVar("SchemaT")
-ErrorT = TypeVar("ErrorT", bound=BaseException)
+_ConnT = TypeVar("_ConnT")
+_SchemaT = TypeVar("_SchemaT")
 
 
 class Cursor(Protocol):
@@ -52,148 +57,10 @@ class Cursor(Protocol):
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
 
-_SCALARS = frozenset({int, str, float, bool, bytes})
-
-
-def collect_parameters(
-    parameters: tuple[Any, ...], named: dict[str, Any]
-) -> Sequence[Any] | Mapping[str, Any] | None:
-    """Normalise ``execute(sql, *parameters, **named)`` into one parameter set.
-
-    One tuple/list/dict argument is the parameter set itself; several arguments, or one scalar,
-    are positional values; keywords are named values. A list of rows is refused: running a
-    statement once per row is :meth:`SyncDriver.execute_many`'s job, never a silent switch.
-    """
-    if named:
-        if parameters:
-            raise ParameterError("pass parameters either positionally or as keywords, not both")
-        return named
-    if len(parameters) != 1:
-        return parameters or None
-    value = parameters[0]
-    if value.__class__ in _SCALARS:
-        return parameters
-    if value is None:
-        return None
-    if isinstance(value, tuple | dict):
-        return value
-    if isinstance(value, list):
-        if value and isinstance(value[0], tuple | list | dict):
-            raise ParameterError(
-                f"execute() got a list of {len(value)} parameter rows; "
-                "use execute_many() to run a statement once per row"
-            )
-        return value
-    if isinstance(value, Mapping):
-        return value
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
-        return value
-    return parameters
-
-
-def lone_none_as_null(stmt: PreparedStatement, parameters: tuple[Any, ...], collected: Any) -> Any:
-    """``execute(sql, None)`` means "no parameters", except for a statement with exactly one
-    positional placeholder, where it is that parameter's NULL value."""
-    if collected is None and parameters and stmt.expected == 1 and not stmt.named:
-        return parameters
-    return collected
-
-
 _STATEMENT_CACHE_SIZE = 4096
 
-#: What using a closed session says, from sync code (sync sessions and the async facade).
-CLOSED_SESSION_MESSAGE = (
-    "this session is closed or was never opened: use it inside `with "
-    "spec.provide_session(config) as session:`. In Flask, a session ends with its app context; "
-    "a streamed response's generator must call plugin.get_session() itself"
-)
 
-
-#: What ``execute_script(sql, transaction=False)`` says inside an open transaction.
-OUTSIDE_TRANSACTION_MESSAGE = (
-    "execute_script(..., transaction=False) runs outside any transaction, but this session has "
-    "one open; commit() or rollback() first"
-)
-
-
-def duplicate_columns_error(names: Sequence[str]) -> ProgrammingError:
-    """The error for a result whose column names repeat (a dict row would silently lose one)."""
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    return ProgrammingError(
-        f"the result has several columns named {', '.join(map(repr, duplicates))}; "
-        "give them distinct aliases (rows are dicts keyed by column name)"
-    )
-
-
-def lost_connection_error(
-    config: Any, error: BaseException, *, committing: bool = False
-) -> ConnectionError:
-    """The error for a statement whose connection died and that is not rerun (statements of
-    its session had already run, so their uncommitted work is gone with the connection)."""
-    reason = " ".join(str(error).split()) or type(error).__name__
-    if committing:
-        return ConnectionError(
-            f"{config.describe()}: the connection to the database was lost during COMMIT "
-            f"({reason}); the transaction may or may not have been committed (COMMIT is never "
-            "retried). Check the data before running the unit of work again"
-        )
-    return ConnectionError(
-        f"{config.describe()}: the connection to the database was lost ({reason}). Its "
-        "uncommitted work, if any, was rolled back by the server; the statement was not "
-        "rerun (only a session's first statement is, on a fresh connection). Open a new "
-        "session and run the whole unit of work again"
-    )
-
-
-def column_names(description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
-    """Column names of a result set; duplicate names are refused (dict rows would lose one)."""
-    names = tuple([column[0] for column in description])
-    if len(set(names)) != len(names):
-        raise duplicate_columns_error(names)
-    return names
-
-
-def report_failure(
-    event: StatementEvent | None, error: ErrorT, cause: BaseException | None = None
-) -> ErrorT:
-    """Report a statement's failure to its observers; returns ``error`` to raise (its
-    ``__cause__``, the driver's error, is set first so observers can read it)."""
-    if event is not None:
-        if cause is not None:
-            error.__cause__ = cause
-        event.fail(error)
-    return error
-
-
-class SessionConnection:
-    """A session's connection as handed to users: ``commit()``/``rollback()`` end the session's
-    transaction; every other attribute is the driver connection's own."""
-
-    __slots__ = ("_raw", "_session")
-
-    def __init__(self, session: Any, raw: Any) -> None:
-        self._session = session
-        self._raw = raw
-
-    def commit(self) -> Any:
-        return self._session.commit()
-
-    def rollback(self) -> Any:
-        return self._session.rollback()
-
-    @property
-    def raw(self) -> Any:
-        """The driver's own connection object."""
-        return self._raw
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-    def __repr__(self) -> str:
-        return f"<SessionConnection {self._raw!r}>"
-
-
-class SyncDriver(Generic[ConnT]):
+class SyncDriver(SessionBase[_ConnT], SyncSession):
     """A database session over one pooled connection.
 
     Use it as a context manager (``with spec.provide_session(config) as session``): entering
@@ -203,33 +70,12 @@ class SyncDriver(Generic[ConnT]):
     (or the same calls on :attr:`connection`).
     """
 
-    #: The placeholder style the driver understands; SQL is rewritten to it.
-    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
-    #: Whose rules find placeholders in SQL text (quotes, comments, brackets).
-    dialect: ClassVar[Dialect] = Dialect.POSTGRES
-    #: The driver's exception base class(es); they are translated into sqlspec errors.
-    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    #: The most parameters one statement may have (``None``: no known limit); a statement with
-    #: more raises :class:`ParameterError` when it is first prepared.
-    parameter_limit: ClassVar[int | None] = None
-
-    __slots__ = (
-        "_connection",
-        "_fresh",
-        "_log",
-        "_pool",
-        "_rewrite",
-        "_wrote",
-        "config",
-        "log_context",
-    )
+    __slots__ = ()
     _statements: ClassVar[dict[str, PreparedStatement]] = {}
 
-    def __init__(
-        self, config: SyncDatabaseConfig[ConnT, Any, Any], connection: ConnT | None = None
-    ) -> None:
+    def __init__(self, config: SyncDatabaseConfig[_ConnT, Any, Any]) -> None:
         self.config = config
-        self._connection: ConnT | None = connection
+        self._connection: _ConnT | None = None
         self._pool: Any = None
         self._rewrite = config.statement_config.rewrite_parameters
         # Decided once per session (DEBUG logging, or a slow-statement threshold): with it off
@@ -241,8 +87,6 @@ class SyncDriver(Generic[ConnT]):
         # True until a statement of the session has run: only then may a statement that finds
         # the pooled connection dead be rerun on a fresh one.
         self._fresh = True
-        if connection is not None:
-            self._on_acquire()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -276,11 +120,7 @@ class SyncDriver(Generic[ConnT]):
         session's transaction."""
         return self._open_connection()
 
-    @property
-    def closed(self) -> bool:
-        return self._connection is None
-
-    def _open_connection(self) -> ConnT:
+    def _open_connection(self) -> _ConnT:
         conn = self._connection
         if conn is None:
             raise SQLSpecError(CLOSED_SESSION_MESSAGE)
@@ -309,22 +149,10 @@ class SyncDriver(Generic[ConnT]):
         # the cheapest cache hit on the hot path.
         cls._statements = {}
 
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> SQLResult[dict[str, Any]]: ...
-    @overload
-    def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
-    def execute(
+    def _execute(
         self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
     ) -> SQLResult[Any]:
-        """Run one statement and return its result.
-
-        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
-        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
-        """
+        """:meth:`execute`: its typed signature (the overloads) is the protocol's."""
         stmt = self._statements.get(sql) if self._rewrite else None
         if stmt is None:
             stmt = self._prepare(sql)
@@ -358,16 +186,9 @@ class SyncDriver(Generic[ConnT]):
             if names is not None:
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
-        except self.driver_errors as error:
-            if self._fresh and self._reconnected(error, conn):
-                return self.execute(sql, *parameters, schema_type=schema_type, **named)
-            raise report_failure(event, self._failed(error, sql), error) from error
-        except UnbindableValue as error:
-            cause = error.__cause__
-            raise report_failure(event, error.data_error(stmt), cause) from cause
         except BaseException as error:
-            report_failure(event, error)
-            raise
+            self._raise_unless_rerun(error, conn, event, sql, stmt)
+            return self._execute(sql, *parameters, schema_type=schema_type, **named)
         self._fresh = False
         if stmt.writes:
             self._wrote = True
@@ -383,6 +204,9 @@ class SyncDriver(Generic[ConnT]):
             rows = rows_converter(schema_type)(rows)  # type: ignore[arg-type]
         return SQLResult(sql, rows, names, rowcount if rowcount >= 0 else len(rows))
 
+    if not TYPE_CHECKING:  # type checkers see the protocol's overloads of execute()
+        execute = _execute
+
     def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]:
@@ -392,31 +216,17 @@ class SyncDriver(Generic[ConnT]):
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
-        event = (
-            begin_statement(self, "execute_many", sql, rows) if self._log or HUB.observers else None
-        )
+        event = self._observed("execute_many", sql, rows)
         while True:
             try:
                 self._begin_implicit(conn)
                 cursor = self._run_many(conn, stmt.sql, rows)
                 rowcount = cursor.rowcount
                 break
-            except self.driver_errors as error:
-                if self._fresh and self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, self._failed(error, sql), error) from error
-            except UnbindableValue as error:
-                cause = error.__cause__
-                raise report_failure(event, error.data_error(stmt), cause) from cause
             except BaseException as error:
-                report_failure(event, error)
-                raise
-        self._fresh = False
-        if stmt.writes:
-            self._wrote = True
-        if event is not None:
-            event.finish(rowcount)
+                self._raise_unless_rerun(error, conn, event, sql, stmt)
+                conn = self._open_connection()
+        self._ran(stmt.writes, event, rowcount)
         return SQLResult(sql, [], (), rowcount)
 
     def execute_script(self, sql: str, /, *, transaction: bool = True) -> None:
@@ -431,7 +241,7 @@ class SyncDriver(Generic[ConnT]):
         transaction, so give it such statements one at a time.
         """
         conn = self._open_connection()
-        event = begin_statement(self, "execute_script", sql) if self._log or HUB.observers else None
+        event = self._observed("execute_script", sql)
         while True:
             try:
                 if transaction:
@@ -442,69 +252,10 @@ class SyncDriver(Generic[ConnT]):
                         raise TransactionError(OUTSIDE_TRANSACTION_MESSAGE)
                     self._run_outside_transaction(conn, sql)
                 break
-            except self.driver_errors as error:
-                if self._fresh and self._reconnected(error, conn):
-                    conn = self._open_connection()
-                    continue
-                raise report_failure(event, self._failed(error, sql), error) from error
             except BaseException as error:
-                report_failure(event, error)
-                raise
-        self._fresh = False
-        self._wrote = True  # scripts are taken to write (they are schema and data loads)
-        if event is not None:
-            event.finish()
-
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> list[dict[str, Any]]: ...
-    @overload
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
-    def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> list[Any]:
-        """Return every row of a query."""
-        return self.execute(sql, *parameters, schema_type=schema_type, **named).rows
-
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any]: ...
-    @overload
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
-    def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row; :class:`NotFoundError`/:class:`MultipleResultsFoundError`
-        otherwise."""
-        return self.execute(sql, *parameters, schema_type=schema_type, **named).one()
-
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
-    ) -> dict[str, Any] | None: ...
-    @overload
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
-    def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
-    ) -> Any:
-        """Return the only row or ``None``; raise when several rows came back."""
-        return self.execute(sql, *parameters, schema_type=schema_type, **named).one_or_none()
-
-    def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row."""
-        return self.execute(sql, *parameters, **named).scalar()
-
-    def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
-        """Return the first column of the only row, or ``None`` when there is no row."""
-        return self.execute(sql, *parameters, **named).scalar_or_none()
+                self._raise_unless_rerun(error, conn, event, sql)
+                conn = self._open_connection()
+        self._ran(True, event)  # scripts are taken to write (they are schema and data loads)
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -517,11 +268,10 @@ class SyncDriver(Generic[ConnT]):
             raise TransactionError("a transaction is already open on this session")
         try:
             self._begin(conn)
-        except self.driver_errors as error:
-            if self._fresh and self._reconnected(error, conn):
-                self.begin()
-                return
-            raise self._failed(error, "BEGIN") from error
+        except BaseException as error:
+            self._raise_unless_rerun(error, conn, None, "BEGIN")
+            self.begin()
+            return
         self._fresh = False
 
     def commit(self) -> None:
@@ -545,27 +295,26 @@ class SyncDriver(Generic[ConnT]):
                 return
             raise with_context(self._translate(error), self.config, "ROLLBACK") from error
 
-    @property
-    def in_transaction(self) -> bool:
-        """True while a transaction is open on this session."""
-        return self._in_transaction(self._open_connection())
+    # -- failures and lost connections ---------------------------------------------------------
 
-    @property
-    def pending_writes(self) -> bool:
-        """True when a statement that writes (INSERT, UPDATE, DELETE, MERGE, DDL, a script) ran
-        in the open transaction: the session's ``commit()``/``rollback()`` reset it, and it is
-        False once no transaction is open (after the driver connection's own commit too).
+    def _raise_unless_rerun(
+        self,
+        error: BaseException,
+        conn: _ConnT,
+        event: StatementEvent | None,
+        sql: str,
+        stmt: PreparedStatement | None = None,
+    ) -> None:
+        """After running ``sql`` raised ``error``: return when the statement is to be rerun on
+        the fresh connection :meth:`_reconnected` borrowed; otherwise raise the error to show
+        (a driver error translated), reported to the statement's observers."""
+        if not isinstance(error, self.driver_errors):
+            raise_failure(event, error, stmt)
+        if self._fresh and self._reconnected(error, conn):
+            return
+        raise report_failure(event, self._failed(error, sql), error) from error
 
-        Read from each statement's first keyword and never from the database, so it is a hint
-        for logs (the Flask extension says when it rolls such writes back); after a commit on
-        the driver connection, later reads in a new transaction still count the earlier writes.
-        """
-        conn = self._connection
-        return self._wrote and conn is not None and self._in_transaction(conn)
-
-    # -- lost connections ----------------------------------------------------------------------
-
-    def _reconnected(self, error: BaseException, conn: ConnT) -> bool:
+    def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it
         (and the idle connections that died with it) and borrow a fresh one for a single rerun.
 
@@ -591,27 +340,19 @@ class SyncDriver(Generic[ConnT]):
 
     # -- adapter hooks -------------------------------------------------------------------------
 
-    def _is_disconnect(self, error: BaseException, conn: ConnT) -> bool:
-        """True when ``error`` means ``conn`` is dead (the server closed it, restarted, or is
-        unreachable), so the connection must never be used again."""
-        return False
-
-    def _on_acquire(self) -> None:
-        """Called once the connection is borrowed (per-session state reset)."""
-
-    def _begin_implicit(self, conn: ConnT) -> None:
+    def _begin_implicit(self, conn: _ConnT) -> None:
         """Open a transaction if none is open (before every statement)."""
 
-    def _run(self, conn: ConnT, sql: str, params: Sequence[Any]) -> Cursor:
+    def _run(self, conn: _ConnT, sql: str, params: Sequence[Any]) -> Cursor:
         raise NotImplementedError
 
-    def _run_many(self, conn: ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+    def _run_many(self, conn: _ConnT, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
         raise NotImplementedError
 
-    def _run_script(self, conn: ConnT, sql: str) -> None:
+    def _run_script(self, conn: _ConnT, sql: str) -> None:
         raise NotImplementedError
 
-    def _run_outside_transaction(self, conn: ConnT, sql: str) -> None:
+    def _run_outside_transaction(self, conn: _ConnT, sql: str) -> None:
         """Run a script in the database's autocommit mode. The default suits drivers that run
         statements on their own until the session sends ``BEGIN`` (sqlite3, DuckDB)."""
         self._run_script(conn, sql)
@@ -624,20 +365,14 @@ class SyncDriver(Generic[ConnT]):
         description = cursor.description
         return tuple([column[0] for column in description]) if description else None
 
-    def _begin(self, conn: ConnT) -> None:
+    def _begin(self, conn: _ConnT) -> None:
         raise NotImplementedError
 
-    def _commit(self, conn: ConnT) -> None:
+    def _commit(self, conn: _ConnT) -> None:
         conn.commit()  # type: ignore[attr-defined]
 
-    def _rollback(self, conn: ConnT) -> None:
+    def _rollback(self, conn: _ConnT) -> None:
         conn.rollback()  # type: ignore[attr-defined]
-
-    def _in_transaction(self, conn: ConnT) -> bool:
-        raise NotImplementedError
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, SQLSpecError)
 
     def _failed(self, error: BaseException, sql: str, *, committing: bool = False) -> SQLSpecError:
         """The sqlspec error for a driver error while running ``sql``, naming the database and

@@ -2,7 +2,7 @@
 
 Every session (sync, async, and the portal facade's async session) hands each statement to
 :func:`begin_statement` when something is observing, and to nothing otherwise: with no observer
-registered and the ``sqlspec.statements`` logger quiet, a statement costs one attribute check.
+registered and the ``sqlspec.statements`` _logger quiet, a statement costs one attribute check.
 
 An observer is any object with the two methods of :class:`StatementObserver`. It is registered
 process-wide with :func:`add_observer` (the Flask extension's recorder, the OpenTelemetry
@@ -41,6 +41,7 @@ __all__ = (
     "database_target",
     "log_statement",
     "mark_caller",
+    "observes_statements",
     "remove_observer",
     "request_id",
     "statement_logger",
@@ -50,7 +51,7 @@ __all__ = (
 #: Statements are logged here: at DEBUG each one (SQL text, duration, caller context), at WARNING
 #: those slower than ``StatementConfig.slow_query_ms``. Never parameter values.
 statement_logger = logging.getLogger("sqlspec.statements")
-logger = logging.getLogger("sqlspec.observe")
+_logger = logging.getLogger("sqlspec.observe")
 
 #: The request id of the current request (set by the Flask extension's correlation middleware);
 #: put on statement log records as ``sqlspec_request_id`` and on spans.
@@ -238,7 +239,7 @@ class StatementEvent:
             try:
                 observer.statement_finished(self, token)
             except Exception:
-                logger.warning("statement observer %r failed", observer, exc_info=True)
+                _logger.warning("statement observer %r failed", observer, exc_info=True)
         if self._log:
             _log_event(self)
 
@@ -261,7 +262,7 @@ def begin_statement(
             try:
                 tokens.append(observer.statement_started(event))
             except Exception:
-                logger.warning("statement observer %r failed", observer, exc_info=True)
+                _logger.warning("statement observer %r failed", observer, exc_info=True)
                 tokens.append(None)
     event.started = perf_counter()
     return event

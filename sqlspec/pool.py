@@ -24,12 +24,14 @@ from sqlspec.exceptions import PoolTimeoutError
 
 __all__ = ("AsyncConnectionPool", "ConnectionPool", "PoolStats")
 
-logger = logging.getLogger("sqlspec.pool")
+_logger = logging.getLogger("sqlspec.pool")
 
 #: Handed to a borrower instead of a connection: "a slot is free, open a connection yourself".
 _SLOT: Any = object()
 
-ConnT = TypeVar("ConnT")
+_ConnT = TypeVar("_ConnT")
+_ConnectT = TypeVar("_ConnectT")
+_HookT = TypeVar("_HookT")
 
 
 @dataclass(frozen=True)
@@ -45,19 +47,18 @@ class PoolStats:
     max_size: int
 
 
-class ConnectionPool(Generic[ConnT]):
-    """Thread-safe LIFO pool with a maximum size and an acquire timeout."""
+class _PoolState(Generic[_ConnT, _ConnectT, _HookT]):
+    """What both pools keep (no I/O): how to open, reset and close a connection (sync or async
+    callables), the limits, the idle connections and the counts."""
 
     def __init__(
         self,
-        connect: Callable[[], ConnT],
-        *,
+        connect: _ConnectT,
+        reset: _HookT | None,
+        close: _HookT | None,
         max_size: int,
-        min_size: int = 0,
-        timeout: float = 30.0,
-        reset: Callable[[ConnT], None] | None = None,
-        close: Callable[[ConnT], None] | None = None,
-        name: str = "pool",
+        timeout: float,
+        name: str,
     ) -> None:
         self._connect = connect
         self._reset = reset
@@ -65,16 +66,37 @@ class ConnectionPool(Generic[ConnT]):
         self.max_size = max_size
         self.timeout = timeout
         self.name = name
-        self._idle: list[ConnT] = []
+        self._idle: list[_ConnT] = []
         self._size = 0
-        self._waiting = 0
         self._closed = False
+
+    def _stats(self, waiting: int) -> PoolStats:
+        idle = len(self._idle)
+        return PoolStats(self._size, self._size - idle, idle, waiting, self.max_size)
+
+
+class ConnectionPool(_PoolState[_ConnT, Callable[[], _ConnT], Callable[[_ConnT], None]]):
+    """Thread-safe LIFO pool with a maximum size and an acquire timeout."""
+
+    def __init__(
+        self,
+        connect: Callable[[], _ConnT],
+        *,
+        max_size: int,
+        min_size: int = 0,
+        timeout: float = 30.0,
+        reset: Callable[[_ConnT], None] | None = None,
+        close: Callable[[_ConnT], None] | None = None,
+        name: str = "pool",
+    ) -> None:
+        super().__init__(connect, reset, close, max_size, timeout, name)
+        self._waiting = 0
         self._cond = threading.Condition(threading.Lock())
         for _ in range(min_size):
             self._idle.append(connect())
             self._size += 1
 
-    def acquire(self) -> ConnT:
+    def acquire(self) -> _ConnT:
         """Borrow a connection, creating one if the pool is below its maximum size."""
         # Uncontended fast path: list.pop() is atomic, so an idle connection goes to exactly one
         # borrower without taking the lock (close() also drains ``_idle`` pop by pop).
@@ -127,14 +149,14 @@ class ConnectionPool(Generic[ConnT]):
                 )
             self._cond.wait(remaining)
 
-    def release(self, conn: ConnT) -> None:
+    def release(self, conn: _ConnT) -> None:
         """Return a borrowed connection; it is reset first, and closed if reset fails."""
         healthy = True
         if self._reset is not None:
             try:
                 self._reset(conn)
             except Exception:
-                logger.warning(
+                _logger.warning(
                     "%s: discarding a connection whose reset failed", self.name, exc_info=True
                 )
                 healthy = False
@@ -150,15 +172,9 @@ class ConnectionPool(Generic[ConnT]):
             if self._closed:  # set by close() since the check above
                 self._drain_idle()  # type: ignore[unreachable]
             return
-        with self._cond:
-            self._size -= 1
-            self._cond.notify()
-            drained = self._closed and self._size == 0
-        self._close_quietly(conn)
-        if drained:
-            self._drained()
+        self.discard(conn)
 
-    def discard(self, conn: ConnT) -> None:
+    def discard(self, conn: _ConnT) -> None:
         """Close a borrowed connection instead of returning it (it is known to be broken)."""
         with self._cond:
             self._size -= 1
@@ -168,10 +184,10 @@ class ConnectionPool(Generic[ConnT]):
         if drained:
             self._drained()
 
-    def discard_dead(self, conn: ConnT) -> None:
+    def discard_dead(self, conn: _ConnT) -> None:
         """Close a borrowed connection found dead, and the idle ones, which most likely died
         with it (a server restart ends them all): the next borrower opens a fresh one."""
-        stale: list[ConnT] = []
+        stale: list[_ConnT] = []
         with self._cond:
             while True:
                 try:
@@ -214,25 +230,20 @@ class ConnectionPool(Generic[ConnT]):
 
     def stats(self) -> PoolStats:
         with self._cond:
-            idle = len(self._idle)
-            return PoolStats(
-                size=self._size,
-                in_use=self._size - idle,
-                idle=idle,
-                waiting=self._waiting,
-                max_size=self.max_size,
-            )
+            return self._stats(self._waiting)
 
-    def _close_quietly(self, conn: ConnT) -> None:
+    def _close_quietly(self, conn: _ConnT) -> None:
         if self._close is None:
             return
         try:
             self._close(conn)
         except Exception:
-            logger.debug("%s: error while closing a connection", self.name, exc_info=True)
+            _logger.debug("%s: error while closing a connection", self.name, exc_info=True)
 
 
-class AsyncConnectionPool(Generic[ConnT]):
+class AsyncConnectionPool(
+    _PoolState[_ConnT, Callable[[], Awaitable[_ConnT]], Callable[[_ConnT], Awaitable[None]]]
+):
     """LIFO pool for one event loop, with a maximum size and an acquire timeout.
 
     The policy of :class:`ConnectionPool`: connections are opened lazily up to ``max_size``,
@@ -243,26 +254,18 @@ class AsyncConnectionPool(Generic[ConnT]):
 
     def __init__(
         self,
-        connect: Callable[[], Awaitable[ConnT]],
+        connect: Callable[[], Awaitable[_ConnT]],
         *,
         max_size: int,
         min_size: int = 0,
         timeout: float = 30.0,
-        reset: Callable[[ConnT], Awaitable[None]] | None = None,
-        close: Callable[[ConnT], Awaitable[None]] | None = None,
+        reset: Callable[[_ConnT], Awaitable[None]] | None = None,
+        close: Callable[[_ConnT], Awaitable[None]] | None = None,
         name: str = "pool",
     ) -> None:
-        self._connect = connect
-        self._reset = reset
-        self._close = close
-        self.max_size = max_size
+        super().__init__(connect, reset, close, max_size, timeout, name)
         self.min_size = min_size
-        self.timeout = timeout
-        self.name = name
-        self._idle: list[ConnT] = []
         self._waiters: deque[asyncio.Future[Any]] = deque()
-        self._size = 0
-        self._closed = False
         self._closing: asyncio.Future[None] | None = None  # keeps a background close alive
 
     async def open(self) -> None:
@@ -271,7 +274,7 @@ class AsyncConnectionPool(Generic[ConnT]):
             self._size += 1
             self._idle.append(await self._open_one())
 
-    async def acquire(self) -> ConnT:
+    async def acquire(self) -> _ConnT:
         """Borrow a connection, opening one if the pool is below its maximum size."""
         if self._idle:
             return self._idle.pop()
@@ -285,7 +288,7 @@ class AsyncConnectionPool(Generic[ConnT]):
             return await self._open_one()
         return got  # type: ignore[no-any-return]
 
-    async def _open_one(self) -> ConnT:
+    async def _open_one(self) -> _ConnT:
         # The caller has already counted the connection in ``_size``.
         try:
             return await self._connect()
@@ -344,13 +347,13 @@ class AsyncConnectionPool(Generic[ConnT]):
                 return
         self._idle.append(conn)
 
-    async def release(self, conn: ConnT) -> None:
+    async def release(self, conn: _ConnT) -> None:
         """Return a borrowed connection; it is reset first, and closed if reset fails."""
         if self._reset is not None and not self._closed:
             try:
                 await self._reset(conn)
             except Exception:
-                logger.warning(
+                _logger.warning(
                     "%s: discarding a connection whose reset failed", self.name, exc_info=True
                 )
                 await self.discard(conn)
@@ -365,7 +368,7 @@ class AsyncConnectionPool(Generic[ConnT]):
             return
         self._put_back(conn)
 
-    async def discard(self, conn: ConnT) -> None:
+    async def discard(self, conn: _ConnT) -> None:
         """Close a borrowed connection instead of returning it (it is known to be broken)."""
         self._size -= 1
         if not self._closed:
@@ -374,7 +377,7 @@ class AsyncConnectionPool(Generic[ConnT]):
         if self._closed and self._size == 0:
             self._drained()
 
-    async def discard_dead(self, conn: ConnT) -> None:
+    async def discard_dead(self, conn: _ConnT) -> None:
         """Close a borrowed connection found dead, and the idle ones, which most likely died
         with it (a server restart ends them all): the next borrower opens a fresh one."""
         stale, self._idle = self._idle, []
@@ -402,19 +405,12 @@ class AsyncConnectionPool(Generic[ConnT]):
         """Called once, when the pool is closed and its last connection is closed."""
 
     def stats(self) -> PoolStats:
-        idle = len(self._idle)
-        return PoolStats(
-            size=self._size,
-            in_use=self._size - idle,
-            idle=idle,
-            waiting=len(self._waiters),  # safe to read from another thread
-            max_size=self.max_size,
-        )
+        return self._stats(len(self._waiters))  # safe to read from another thread
 
-    async def _close_quietly(self, conn: ConnT) -> None:
+    async def _close_quietly(self, conn: _ConnT) -> None:
         if self._close is None:
             return
         try:
             await self._close(conn)
         except Exception:
-            logger.debug("%s: error while closing a connection", self.name, exc_info=True)
+            _logger.debug("%s: error while closing a connection", self.name, exc_info=True)

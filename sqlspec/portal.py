@@ -26,14 +26,14 @@ from sqlspec.exceptions import PortalTimeoutError, SQLSpecError
 
 __all__ = ("DEFAULT_TIMEOUT", "Portal", "get_portal")
 
-logger = logging.getLogger("sqlspec.portal")
+_logger = logging.getLogger("sqlspec.portal")
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 #: Seconds a portal call may take unless the config says otherwise (``portal_timeout=``).
 DEFAULT_TIMEOUT = 30.0
 #: Seconds to wait for a timed-out coroutine to finish cancelling before giving up on it.
-CANCEL_GRACE = 5.0
+_CANCEL_GRACE = 5.0
 
 _allocate_lock = threading.Lock
 _get_ident = threading.get_ident
@@ -115,10 +115,10 @@ class Portal:
 
     def call(
         self,
-        coro: Coroutine[Any, Any, T],
+        coro: Coroutine[Any, Any, _T],
         timeout: float | None = DEFAULT_TIMEOUT,
         what: str | None = None,
-    ) -> T:
+    ) -> _T:
         """Run ``coro`` on the portal's loop and return its result (or raise its exception).
 
         After ``timeout`` seconds (``None``: no limit) the coroutine is cancelled and
@@ -157,7 +157,7 @@ class Portal:
         self, loop: asyncio.AbstractEventLoop, call: _Call, timeout: float, what: str | None
     ) -> Any:
         loop.call_soon_threadsafe(call.cancel)
-        finished = call.done.acquire(True, CANCEL_GRACE)
+        finished = call.done.acquire(True, _CANCEL_GRACE)
         if finished and call.error is None:
             return call.result  # it finished just as the limit passed: the work is done
         subject = what or "an async database operation"
@@ -168,7 +168,7 @@ class Portal:
         )
         if not finished:
             message += (
-                f" (it had not even stopped {CANCEL_GRACE:g} s after being cancelled, so the "
+                f" (it had not even stopped {_CANCEL_GRACE:g} s after being cancelled, so the "
                 "event loop may be blocked by sync code)"
             )
         error = call.error  # a driver may turn the cancellation into an error of its own
@@ -195,7 +195,7 @@ class Portal:
             if not self._exit_hook:
                 self._exit_hook = True
                 atexit.register(_stop_at_exit, weakref.ref(self))
-            logger.debug("portal %s started (pid %d)", self.name, os.getpid())
+            _logger.debug("portal %s started (pid %d)", self.name, os.getpid())
             return loop
 
     @staticmethod
@@ -227,16 +227,16 @@ class Portal:
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout)
         except Exception:
-            logger.debug("portal %s: error while shutting down", self.name, exc_info=True)
+            _logger.debug("portal %s: error while shutting down", self.name, exc_info=True)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         if thread.is_alive():
-            logger.warning(
+            _logger.warning(
                 "portal %s: the loop thread did not stop within %g s", self.name, timeout
             )
         else:
             loop.close()
-        logger.debug("portal %s stopped", self.name)
+        _logger.debug("portal %s stopped", self.name)
 
     def _after_fork_in_child(self) -> None:
         # The loop thread does not exist in the child, and the loop's selector is shared with the

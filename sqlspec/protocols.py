@@ -28,7 +28,7 @@ from sqlspec.result import SQLResult
 
 __all__ = ("AsyncSession", "SessionConnectionProtocol", "SyncSession")
 
-SchemaT = TypeVar("SchemaT")
+_SchemaT = TypeVar("_SchemaT")
 
 
 @runtime_checkable
@@ -48,7 +48,12 @@ class SyncSession(Protocol):
     The transaction opens at the first statement and ends with :meth:`commit` or
     :meth:`rollback`; leaving the ``with`` block rolls back what is left and returns the
     connection. Driver errors are raised as :class:`~sqlspec.exceptions.SQLSpecError` subclasses.
+
+    The sync drivers inherit it: the ``select*`` methods are written here once, over
+    :meth:`execute`.
     """
+
+    __slots__ = ()
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -78,8 +83,18 @@ class SyncSession(Protocol):
     ) -> SQLResult[dict[str, Any]]: ...
     @overload
     def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> SQLResult[_SchemaT]: ...
+    def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> SQLResult[Any]:
+        """Run one statement and return its result.
+
+        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
+        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
+        """
+        raise NotImplementedError
+
     def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]: ...
@@ -90,26 +105,51 @@ class SyncSession(Protocol):
     ) -> list[dict[str, Any]]: ...
     @overload
     def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> list[_SchemaT]: ...
+    def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> list[Any]:
+        """Return every row of a query."""
+        return self.execute(sql, *parameters, schema_type=schema_type, **named).rows
+
     @overload
     def select_one(
         self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
     ) -> dict[str, Any]: ...
     @overload
     def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT: ...
+    def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row; :class:`~sqlspec.exceptions.NotFoundError` or
+        :class:`~sqlspec.exceptions.MultipleResultsFoundError` otherwise."""
+        return self.execute(sql, *parameters, schema_type=schema_type, **named).one()
+
     @overload
     def select_one_or_none(
         self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
     ) -> dict[str, Any] | None: ...
     @overload
     def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
-    def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
-    def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT | None: ...
+    def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row or ``None``; raise when several rows came back."""
+        return self.execute(sql, *parameters, schema_type=schema_type, **named).one_or_none()
+
+    def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row."""
+        return self.execute(sql, *parameters, **named).scalar()
+
+    def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row, or ``None`` when there is no row."""
+        return self.execute(sql, *parameters, **named).scalar_or_none()
+
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -118,7 +158,10 @@ class SyncSession(Protocol):
 @runtime_checkable
 class AsyncSession(Protocol):
     """An async session (``async with spec.provide_session(async_cfg) as db``): the methods of
-    :class:`SyncSession` as coroutines, with the same results, errors and transaction model."""
+    :class:`SyncSession` as coroutines, with the same results, errors and transaction model.
+    The async drivers inherit it (the ``select*`` methods are written here once)."""
+
+    __slots__ = ()
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -149,8 +192,18 @@ class AsyncSession(Protocol):
     ) -> SQLResult[dict[str, Any]]: ...
     @overload
     async def execute(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SQLResult[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> SQLResult[_SchemaT]: ...
+    async def execute(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> SQLResult[Any]:
+        """Run one statement and return its result.
+
+        Parameters may be one tuple/list/dict, several positional values, or keywords; any of
+        ``?``, ``:name``, ``$1``, ``%s``, ``%(name)s`` placeholders work on every adapter.
+        """
+        raise NotImplementedError
+
     async def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]: ...
@@ -161,26 +214,52 @@ class AsyncSession(Protocol):
     ) -> list[dict[str, Any]]: ...
     @overload
     async def select(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> list[SchemaT]: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> list[_SchemaT]: ...
+    async def select(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> list[Any]:
+        """Return every row of a query."""
+        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).rows
+
     @overload
     async def select_one(
         self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
     ) -> dict[str, Any]: ...
     @overload
     async def select_one(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT: ...
+    async def select_one(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row; :class:`~sqlspec.exceptions.NotFoundError` or
+        :class:`~sqlspec.exceptions.MultipleResultsFoundError` otherwise."""
+        return (await self.execute(sql, *parameters, schema_type=schema_type, **named)).one()
+
     @overload
     async def select_one_or_none(
         self, sql: str, /, *parameters: Any, schema_type: None = None, **named: Any
     ) -> dict[str, Any] | None: ...
     @overload
     async def select_one_or_none(
-        self, sql: str, /, *parameters: Any, schema_type: type[SchemaT], **named: Any
-    ) -> SchemaT | None: ...
-    async def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
-    async def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any: ...
+        self, sql: str, /, *parameters: Any, schema_type: type[_SchemaT], **named: Any
+    ) -> _SchemaT | None: ...
+    async def select_one_or_none(
+        self, sql: str, /, *parameters: Any, schema_type: type[Any] | None = None, **named: Any
+    ) -> Any:
+        """Return the only row or ``None``; raise when several rows came back."""
+        result = await self.execute(sql, *parameters, schema_type=schema_type, **named)
+        return result.one_or_none()
+
+    async def select_value(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row."""
+        return (await self.execute(sql, *parameters, **named)).scalar()
+
+    async def select_value_or_none(self, sql: str, /, *parameters: Any, **named: Any) -> Any:
+        """Return the first column of the only row, or ``None`` when there is no row."""
+        return (await self.execute(sql, *parameters, **named)).scalar_or_none()
+
     async def begin(self) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...

@@ -9,11 +9,11 @@ from sqlspec.exceptions import MultipleResultsFoundError, NotFoundError
 
 __all__ = ("SQLResult",)
 
-RowT = TypeVar("RowT")
+_RowT = TypeVar("_RowT")
 _T = TypeVar("_T")
 
 
-class SQLResult(Generic[RowT]):
+class SQLResult(Generic[_RowT]):
     """The outcome of one statement.
 
     Rows are fetched eagerly: a result stays valid after its session is closed. Whether a statement
@@ -26,7 +26,7 @@ class SQLResult(Generic[RowT]):
     def __init__(
         self,
         statement: str,
-        rows: list[RowT],
+        rows: list[_RowT],
         column_names: tuple[str, ...],
         rows_affected: int,
         last_inserted_id: Any = None,
@@ -46,22 +46,22 @@ class SQLResult(Generic[RowT]):
         """True when the statement produced a result set (even an empty one)."""
         return bool(self.column_names)
 
-    def all(self) -> list[RowT]:
+    def all(self) -> list[_RowT]:
         """Return every row."""
         return self.rows
 
-    def get_data(self) -> list[RowT]:
+    def get_data(self) -> list[_RowT]:
         """Return every row (the same list as :meth:`all`)."""
         return self.rows
 
-    def one(self) -> RowT:
+    def one(self) -> _RowT:
         """Return the only row; raise NotFoundError or MultipleResultsFoundError otherwise."""
         rows = self.rows
         if len(rows) == 1:
             return rows[0]
         raise self._cardinality_error(len(rows))
 
-    def one_or_none(self) -> RowT | None:
+    def one_or_none(self) -> _RowT | None:
         """Return the only row, ``None`` for no row; raise when several rows came back."""
         rows = self.rows
         if not rows:
@@ -70,7 +70,7 @@ class SQLResult(Generic[RowT]):
             return rows[0]
         raise self._cardinality_error(len(rows))
 
-    def get_first(self) -> RowT | None:
+    def get_first(self) -> _RowT | None:
         """Return the first row, or ``None`` when there is none."""
         return self.rows[0] if self.rows else None
 
@@ -90,17 +90,17 @@ class SQLResult(Generic[RowT]):
             return NotFoundError(f"expected exactly one row, got none: {sql}")
         return MultipleResultsFoundError(f"expected exactly one row, got {count}: {sql}")
 
-    def __iter__(self) -> Iterator[RowT]:
+    def __iter__(self) -> Iterator[_RowT]:
         return iter(self.rows)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     @overload
-    def __getitem__(self, index: int) -> RowT: ...
+    def __getitem__(self, index: int) -> _RowT: ...
     @overload
-    def __getitem__(self, index: slice) -> list[RowT]: ...
-    def __getitem__(self, index: int | slice) -> RowT | list[RowT]:
+    def __getitem__(self, index: slice) -> list[_RowT]: ...
+    def __getitem__(self, index: int | slice) -> _RowT | list[_RowT]:
         return self.rows[index]
 
     def __repr__(self) -> str:

@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 
 from sqlspec.exceptions import DeadlockError, ImproperConfigurationError, SerializationError
 
-__all__ = ("CONFLICT_ERRORS", "RetryPolicy", "retry_on_conflict")
+__all__ = ("CONFLICT_ERRORS", "RetryPolicy", "conflict_retrier", "retry_on_conflict")
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-logger = logging.getLogger("sqlspec.retry")
+_logger = logging.getLogger("sqlspec.retry")
 
 #: The errors that mean "the transaction was rolled back; running it again may succeed".
 CONFLICT_ERRORS: tuple[type[Exception], ...] = (SerializationError, DeadlockError)
@@ -79,7 +79,7 @@ class RetryPolicy:
 
 def retry_on_conflict(
     attempts: int = 3, *, base_delay: float = 0.02, max_delay: float = 1.0
-) -> Callable[[F], F]:
+) -> Callable[[_F], _F]:
     """Decorate a function that runs one whole transaction so that it is run again when the
     database rolls it back because of a conflict.
 
@@ -105,12 +105,12 @@ def retry_on_conflict(
 def conflict_retrier(
     policy: RetryPolicy,
     before_retry: Callable[[BaseException], bool] | None = None,
-) -> Callable[[F], F]:
+) -> Callable[[_F], _F]:
     """The decorator behind :func:`retry_on_conflict`. ``before_retry(conflict)`` runs before
     each wait (the Flask plugin rolls the view's sessions back there); when it returns False
     the conflict is raised instead of retried."""
 
-    def decorate(func: F) -> F:
+    def decorate(func: _F) -> _F:
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -156,7 +156,7 @@ def _next_delay(
         return None
     if before_retry is not None and not before_retry(conflict):
         return None
-    logger.info(
+    _logger.info(
         "%s: %s (%s); running it again in %.0f ms",
         getattr(func, "__qualname__", func),
         type(conflict).__name__,

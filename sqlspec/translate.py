@@ -163,7 +163,7 @@ def translate(error: BaseException, cls: type[exc.SQLSpecError]) -> exc.SQLSpecE
 
 
 #: Statements longer than this are shortened in error messages.
-STATEMENT_LIMIT = 200
+_STATEMENT_LIMIT = 200
 
 
 def with_context(error: exc.SQLSpecError, config: Any, sql: str) -> exc.SQLSpecError:
@@ -171,8 +171,8 @@ def with_context(error: exc.SQLSpecError, config: Any, sql: str) -> exc.SQLSpecE
     the file as an absolute path, or host and database) and the statement, shortened, never its
     parameter values. Returns ``error`` itself (same class; the caller chains the driver's)."""
     shown = " ".join(sql.split())
-    if len(shown) > STATEMENT_LIMIT:
-        shown = shown[: STATEMENT_LIMIT - 3] + "..."
+    if len(shown) > _STATEMENT_LIMIT:
+        shown = shown[: _STATEMENT_LIMIT - 3] + "..."
     error.args = (f"{error} ({config.location()}; statement: {shown})",)
     return error
 

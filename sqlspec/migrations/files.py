@@ -56,12 +56,12 @@ class Migration:
         return int(self.version)
 
 
-def checksum(text: str) -> str:
+def _checksum(text: str) -> str:
     """The checksum recorded for a migration's text (CRLF and LF count as the same)."""
     return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8")).hexdigest()
 
 
-def has_statements(sql: str) -> bool:
+def _has_statements(sql: str) -> bool:
     """True when ``sql`` holds more than comments and whitespace."""
     return bool(_LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", sql)).strip())
 
@@ -97,7 +97,7 @@ def parse_migration(path: Path, text: str) -> Migration:
         marker = _MARKER.match(raw)
         if marker is None:
             if current is None:
-                if has_statements(raw):
+                if _has_statements(raw):
                     raise MigrationError(
                         f"{path}:{number}: SQL before '-- migrate:up'; a migration starts with "
                         "'-- migrate:up' (and may have a '-- migrate:down' section after it)"
@@ -120,7 +120,7 @@ def parse_migration(path: Path, text: str) -> Migration:
     if "up" not in sections:
         raise MigrationError(f"{path}: no '-- migrate:up' section")
     up = "\n".join(sections["up"]).strip()
-    if not has_statements(up):
+    if not _has_statements(up):
         raise MigrationError(f"{path}: the '-- migrate:up' section has no statements")
     down = "\n".join(sections.get("down", [])).strip()
     return Migration(
@@ -128,10 +128,10 @@ def parse_migration(path: Path, text: str) -> Migration:
         name=match.group("name") or "",
         path=path,
         up=up,
-        down=down if has_statements(down) else None,
+        down=down if _has_statements(down) else None,
         up_transaction=transactions["up"],
         down_transaction=transactions.get("down", True),
-        checksum=checksum(text),
+        checksum=_checksum(text),
     )
 
 

@@ -25,7 +25,7 @@ __all__ = ("DEFAULT_SCRIPT_LOCATION", "DEFAULT_VERSION_TABLE", "MigrationInfo", 
 DEFAULT_SCRIPT_LOCATION = "migrations"
 DEFAULT_VERSION_TABLE = "sqlspec_migrations"
 #: Seconds a run waits for another process's migration lock (the MySQL lock uses the same).
-LOCK_TIMEOUT = 600.0
+_LOCK_TIMEOUT = 600.0
 
 # Threads of one process are serialised per database and version table (the database lock
 # does the same across processes; DuckDB has only this one).
@@ -347,12 +347,12 @@ class Migrations:
 
     def _wait_for_writer(self, db: Any, write: Any) -> None:
         """Run ``write`` (the first write of a transaction); where the database lock is the
-        write lock itself (SQLite), wait for another process's migration up to LOCK_TIMEOUT,
+        write lock itself (SQLite), wait for another process's migration up to _LOCK_TIMEOUT,
         beyond the connection's busy timeout."""
         if self._facts.lock_in_transaction is None:
             write()
             return
-        deadline = time.monotonic() + LOCK_TIMEOUT
+        deadline = time.monotonic() + _LOCK_TIMEOUT
         while True:
             try:
                 write()

@@ -3,7 +3,7 @@
 >>> from sqlspec.extensions.flask import SQLSpecPlugin
 """
 
-from sqlspec.config import FlaskConfig
+from sqlspec.config import FlaskConfig as FlaskConfig
 from sqlspec.extensions.flask._observe import QueryCount, RecordedQuery
 from sqlspec.extensions.flask._plugin import SQLSpecPlugin
 from sqlspec.extensions.flask._state import DatabaseState

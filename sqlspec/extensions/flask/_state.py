@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlspec.config import DatabaseConfig, FlaskConfig, close_match, settings_keys, unknown_names
+from sqlspec._names import close_match, settings_keys, unknown_names
+from sqlspec.config import DatabaseConfig, FlaskConfig
 from sqlspec.exceptions import ImproperConfigurationError
 
 __all__ = ("COMMIT_MODES", "DatabaseState", "build_states")
