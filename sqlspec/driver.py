@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from typing_extensions import Self
 
-from sqlspec._session import CLOSED_SESSION_MESSAGE as CLOSED_SESSION_MESSAGE
 from sqlspec._session import (
+    _SCALARS,
     OUTSIDE_TRANSACTION_MESSAGE,
     SessionBase,
     collect_parameters,
@@ -26,6 +26,7 @@ from sqlspec._session import (
     raise_failure,
     report_failure,
 )
+from sqlspec._session import CLOSED_SESSION_MESSAGE as CLOSED_SESSION_MESSAGE
 from sqlspec._session import SessionConnection as SessionConnection
 from sqlspec._values import too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError

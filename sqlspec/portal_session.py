@@ -25,12 +25,12 @@ from sqlspec.result import SQLResult
 
 __all__ = ("PortalSession",)
 
-logger = logging.getLogger("sqlspec.driver")
+_logger = logging.getLogger("sqlspec.driver")
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
-async def _borrowing(session: AsyncDriver[Any], operation: Coroutine[Any, Any, T]) -> T:
+async def _borrowing(session: AsyncDriver[Any], operation: Coroutine[Any, Any, _T]) -> _T:
     """Borrow the session's connection, then run ``operation`` (which opens the transaction):
     both on the loop, so the caller pays one hop for them."""
     try:
@@ -163,7 +163,7 @@ class PortalSession:
         try:
             self._call(self._session._recover(), RECOVERY_TIMEOUT + 1.0, "recovery")
         except Exception:
-            logger.warning("could not clean up after a portal timeout", exc_info=True)
+            _logger.warning("could not clean up after a portal timeout", exc_info=True)
             return "cleaning up failed too; open a new session"
         if self._session.closed:
             return "its connection was discarded; open a new session"

@@ -38,12 +38,12 @@ with driver_import("aiosqlite", "aiosqlite"):
 
 __all__ = ("AiosqliteConfig", "AiosqliteDriver", "TimedAiosqliteDriver")
 
-Connection = aiosqlite.Connection
+_Connection = aiosqlite.Connection
 
 _memory_names = itertools.count(1)
 
 
-class AiosqliteDriver(AsyncDriver[Connection]):
+class AiosqliteDriver(AsyncDriver[_Connection]):
     """Async session over an ``aiosqlite`` connection."""
 
     parameter_style = ParamStyle.QMARK
@@ -52,11 +52,11 @@ class AiosqliteDriver(AsyncDriver[Connection]):
     parameter_limit = VARIABLE_LIMIT
     __slots__ = ()
 
-    async def _begin_implicit(self, conn: Connection) -> None:
+    async def _begin_implicit(self, conn: _Connection) -> None:
         if not conn.in_transaction:
             await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
-    async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
+    async def _run(self, conn: _Connection, sql: str, params: Sequence[Any]) -> Fetched:
         try:
             cursor = await conn.execute(sql, params)
         except BIND_ERRORS as error:
@@ -67,25 +67,25 @@ class AiosqliteDriver(AsyncDriver[Connection]):
         rows = await cursor.fetchall()
         return description, rows, cursor.rowcount, None  # type: ignore[return-value]
 
-    async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    async def _run_many(self, conn: _Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         try:
             cursor = await conn.executemany(sql, rows)
         except BIND_ERRORS as error:
             refuse(error, find_unbindable(rows, rows=True))
         return cursor.rowcount
 
-    async def _run_script(self, conn: Connection, sql: str) -> None:
+    async def _run_script(self, conn: _Connection, sql: str) -> None:
         # executescript() would COMMIT the session's open transaction first.
         for statement in split_script(sql):
             await conn.execute(statement)
 
-    async def _begin(self, conn: Connection) -> None:
+    async def _begin(self, conn: _Connection) -> None:
         await conn.execute(self.config.begin_statement)  # type: ignore[attr-defined]
 
-    def _in_transaction(self, conn: Connection) -> bool:
+    def _in_transaction(self, conn: _Connection) -> bool:
         return bool(conn.in_transaction)
 
-    async def _reset_interrupted(self, conn: Connection) -> bool:
+    async def _reset_interrupted(self, conn: _Connection) -> bool:
         # The statement keeps running on the worker thread after its task was cancelled:
         # interrupt it, then roll back (queued behind it).
         await conn.interrupt()
@@ -101,13 +101,13 @@ class _Limit:
 
     __slots__ = ("fired", "handle", "seconds", "task")
 
-    def __init__(self, conn: Connection, seconds: float) -> None:
+    def __init__(self, conn: _Connection, seconds: float) -> None:
         self.seconds = seconds
         self.fired = False
         self.task: asyncio.Task[None] | None = None
         self.handle = asyncio.get_running_loop().call_later(seconds, self._fire, conn)
 
-    def _fire(self, conn: Connection) -> None:
+    def _fire(self, conn: _Connection) -> None:
         self.fired = True
         self.task = asyncio.get_running_loop().create_task(conn.interrupt())
 
@@ -127,25 +127,25 @@ class TimedAiosqliteDriver(AiosqliteDriver):
     def _on_acquire(self) -> None:
         self._limit: _Limit | None = None
 
-    def _arm(self, conn: Connection) -> _Limit:
+    def _arm(self, conn: _Connection) -> _Limit:
         limit = self._limit = _Limit(conn, self.config.statement_timeout)  # type: ignore[attr-defined]
         return limit
 
-    async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
+    async def _run(self, conn: _Connection, sql: str, params: Sequence[Any]) -> Fetched:
         limit = self._arm(conn)
         try:
             return await super()._run(conn, sql, params)
         finally:
             limit.cancel()
 
-    async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    async def _run_many(self, conn: _Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         limit = self._arm(conn)
         try:
             return await super()._run_many(conn, sql, rows)
         finally:
             limit.cancel()
 
-    async def _run_script(self, conn: Connection, sql: str) -> None:
+    async def _run_script(self, conn: _Connection, sql: str) -> None:
         for statement in split_script(sql):  # each statement has the full limit
             limit = self._arm(conn)
             try:
@@ -167,7 +167,7 @@ class TimedAiosqliteDriver(AiosqliteDriver):
         return super()._translate(error)
 
 
-class _AnchoredPool(AsyncConnectionPool[Connection]):
+class _AnchoredPool(AsyncConnectionPool[_Connection]):
     """A pool over an in-memory database, which lives as long as one connection to it is open."""
 
     def __init__(self, anchor: sqlite3.Connection, **kwargs: Any) -> None:
@@ -180,7 +180,7 @@ class _AnchoredPool(AsyncConnectionPool[Connection]):
 
 class AiosqliteConfig(
     SqliteSettings,
-    AsyncDatabaseConfig[Connection, AsyncConnectionPool[Connection], AiosqliteDriver],
+    AsyncDatabaseConfig[_Connection, AsyncConnectionPool[_Connection], AiosqliteDriver],
 ):
     """Configuration of a SQLite database used through ``aiosqlite``.
 
@@ -208,7 +208,7 @@ class AiosqliteConfig(
     )
     timed_driver = TimedAiosqliteDriver
 
-    async def _connect(self, database: str, uri: bool) -> Connection:
+    async def _connect(self, database: str, uri: bool) -> _Connection:
         kwargs = self._connect_kwargs()
         kwargs.update(database=database, uri=uri, isolation_level=None)
         kwargs.setdefault("timeout", 5.0)
@@ -236,9 +236,9 @@ class AiosqliteConfig(
             raise
         return conn
 
-    async def _create_pool(self) -> AsyncConnectionPool[Connection]:
-        options = self._pool_options(_reset, Connection.close)
-        pool: AsyncConnectionPool[Connection]
+    async def _create_pool(self) -> AsyncConnectionPool[_Connection]:
+        options = self._pool_options(_reset, _Connection.close)
+        pool: AsyncConnectionPool[_Connection]
         if self.is_memory:
             name = f"file:/sqlspec-aiosqlite-memory-{next(_memory_names)}?vfs=memdb"
             anchor = sqlite3.connect(name, uri=True, check_same_thread=False)
@@ -251,7 +251,7 @@ class AiosqliteConfig(
         return pool
 
 
-def _make_daemon(conn: Connection) -> None:
+def _make_daemon(conn: _Connection) -> None:
     # aiosqlite runs each connection on a non-daemon thread, which would keep the interpreter from
     # exiting while a pool is left open (e.g. after asyncio.run() returned). sqlite3 is
     # transactional, so ending these threads with the process loses nothing committed.
@@ -260,7 +260,7 @@ def _make_daemon(conn: Connection) -> None:
         thread.daemon = True
 
 
-async def _worker_stopped(conn: Connection, limit: float = 1.0) -> None:
+async def _worker_stopped(conn: _Connection, limit: float = 1.0) -> None:
     # After a failed connect aiosqlite stops its worker thread without waiting for it; let it
     # finish while this loop still runs (it reports back to the loop).
     thread = getattr(conn, "_thread", None)
@@ -271,6 +271,6 @@ async def _worker_stopped(conn: Connection, limit: float = 1.0) -> None:
         await asyncio.sleep(0.001)
 
 
-async def _reset(conn: Connection) -> None:
+async def _reset(conn: _Connection) -> None:
     if conn.in_transaction:
         await conn.rollback()

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlspec import exceptions as exc
-from sqlspec._mysql import split_mysql_script
+from sqlspec._mysql import split_mysql_script as split_mysql_script
 from sqlspec._optional import driver_import
 from sqlspec._timeouts import statement_timeout
 from sqlspec._values import locate, locate_in_rows, refuse
@@ -39,9 +39,9 @@ with driver_import("asyncmy", "asyncmy"):
 
 __all__ = ("AsyncmyConfig", "AsyncmyDriver", "split_mysql_script")
 
-Connection = Any  # asyncmy.connection.Connection (a compiled class without type stubs)
+_Connection = Any  # asyncmy.connection._Connection (a compiled class without type stubs)
 
-logger = logging.getLogger("sqlspec.asyncmy")
+_logger = logging.getLogger("sqlspec.asyncmy")
 
 _UNKNOWN_THREAD = 1094  # ER_NO_SUCH_THREAD
 #: CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED: the connection is dead.
@@ -49,7 +49,7 @@ _DISCONNECT_ERRNOS = frozenset({2006, 2013, 2055})
 
 #: Placeholders a MariaDB/MySQL prepared statement may have; applied to client-side escaping
 #: too, so a statement does not start failing when ``stmt_cache_size`` is turned on.
-PARAMETER_LIMIT = 65535
+_PARAMETER_LIMIT = 65535
 
 # Types asyncmy encodes as themselves. For any other type it sends ``str(value)`` (an object's
 # repr would be stored) and it expands a sequence into ``(a, b)``: those are refused before
@@ -61,7 +61,7 @@ _PLAIN = frozenset(
 _PLAIN_BASES = tuple(_PLAIN - {type(None), bool})
 
 
-def error_class(error: BaseException) -> type[SQLSpecError]:
+def _error_class(error: BaseException) -> type[SQLSpecError]:
     """The sqlspec class for an asyncmy error."""
     errno = error.args[0] if error.args and isinstance(error.args[0], int) else None
     found = for_mysql_errno(errno)
@@ -105,16 +105,16 @@ def _refuse_unsupported(values: Any, rows: bool = False) -> None:
         raise found
 
 
-class AsyncmyDriver(AsyncDriver[Connection]):
+class AsyncmyDriver(AsyncDriver[_Connection]):
     """Async session over an asyncmy connection."""
 
     parameter_style = ParamStyle.FORMAT
     dialect = Dialect.MYSQL
     driver_errors = (my_errors.Error,)
-    parameter_limit = PARAMETER_LIMIT
+    parameter_limit = _PARAMETER_LIMIT
     __slots__ = ()
 
-    async def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Fetched:
+    async def _run(self, conn: _Connection, sql: str, params: Sequence[Any]) -> Fetched:
         # asyncmy does not refuse unknown types itself: check each value (a set lookup).
         if params.__class__ is tuple or params.__class__ is list:
             for value in params:
@@ -134,7 +134,7 @@ class AsyncmyDriver(AsyncDriver[Connection]):
         rows = await cursor.fetchall()
         return description, rows, cursor.rowcount, None
 
-    async def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    async def _run_many(self, conn: _Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         _refuse_unsupported(rows, rows=True)
         cursor = conn.cursor()
         try:
@@ -143,18 +143,18 @@ class AsyncmyDriver(AsyncDriver[Connection]):
             refuse(error, locate_in_rows(rows, _unencodable))
         return int(cursor.rowcount)
 
-    async def _run_script(self, conn: Connection, sql: str) -> None:
+    async def _run_script(self, conn: _Connection, sql: str) -> None:
         cursor = conn.cursor()
         for statement in split_mysql_script(sql):
             await cursor.execute(statement)  # no arguments: sent exactly as written
 
-    async def _begin(self, conn: Connection) -> None:
+    async def _begin(self, conn: _Connection) -> None:
         await conn.begin()
 
-    def _in_transaction(self, conn: Connection) -> bool:
+    def _in_transaction(self, conn: _Connection) -> bool:
         return bool(conn.get_transaction_status())
 
-    async def _reset_interrupted(self, conn: Connection) -> bool:
+    async def _reset_interrupted(self, conn: _Connection) -> bool:
         # asyncmy closes a connection whose read was cancelled (the stream is out of step), but
         # the server goes on running the statement, holding its locks, until told otherwise.
         if not conn.connected:
@@ -169,7 +169,9 @@ class AsyncmyDriver(AsyncDriver[Connection]):
         try:
             killer = await self.config._connect()  # type: ignore[attr-defined]
         except SQLSpecError:
-            logger.warning("%s: could not connect to stop server thread %s", self.config, thread_id)
+            _logger.warning(
+                "%s: could not connect to stop server thread %s", self.config, thread_id
+            )
             return
         try:
             cursor = killer.cursor()
@@ -177,21 +179,21 @@ class AsyncmyDriver(AsyncDriver[Connection]):
         except my_errors.Error as error:
             if error.args and error.args[0] == _UNKNOWN_THREAD:
                 return  # it had already ended
-            logger.warning(
+            _logger.warning(
                 "%s: could not stop server thread %s", self.config, thread_id, exc_info=True
             )
         finally:
             await _close(killer)
 
-    def _is_disconnect(self, error: BaseException, conn: Connection) -> bool:
+    def _is_disconnect(self, error: BaseException, conn: _Connection) -> bool:
         errno = error.args[0] if error.args and isinstance(error.args[0], int) else None
         return errno in _DISCONNECT_ERRNOS or not conn.connected
 
     def _translate(self, error: BaseException) -> SQLSpecError:
-        return translate(error, error_class(error))
+        return translate(error, _error_class(error))
 
 
-class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], AsyncmyDriver]):
+class AsyncmyConfig(AsyncDatabaseConfig[_Connection, AsyncConnectionPool[Any], AsyncmyDriver]):
     """Configuration of a MySQL or MariaDB database through asyncmy.
 
     ``pool_config`` keys, passed to ``asyncmy.connect``: ``host``, ``port`` (3306), ``user``,
@@ -237,7 +239,7 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
                 "AsyncmyConfig: max_size must be at least 1 and at least min_size"
             )
 
-    async def _connect(self) -> Connection:
+    async def _connect(self) -> _Connection:
         kwargs = self._connect_kwargs()
         if "db" in kwargs:
             kwargs["database"] = kwargs.pop("db")
@@ -258,8 +260,8 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
                 ) from error
         return conn
 
-    async def _create_pool(self) -> AsyncConnectionPool[Connection]:
-        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+    async def _create_pool(self) -> AsyncConnectionPool[_Connection]:
+        pool: AsyncConnectionPool[_Connection] = AsyncConnectionPool(
             self._connect,
             max_size=self.max_pool_size(),
             min_size=int(self._setting("min_size", 0)),
@@ -272,7 +274,7 @@ class AsyncmyConfig(AsyncDatabaseConfig[Connection, AsyncConnectionPool[Any], As
         return pool
 
 
-def _timeout_statement(conn: Connection, seconds: float) -> str:
+def _timeout_statement(conn: _Connection, seconds: float) -> str:
     """The session setting for a statement time limit: MariaDB's ``max_statement_time``
     (seconds, every statement), else MySQL's ``max_execution_time`` (milliseconds, SELECT)."""
     if "mariadb" in str(conn.get_server_info()).lower():
@@ -280,14 +282,14 @@ def _timeout_statement(conn: Connection, seconds: float) -> str:
     return f"SET SESSION max_execution_time = {max(1, round(seconds * 1000))}"
 
 
-async def _reset(conn: Connection) -> None:
+async def _reset(conn: _Connection) -> None:
     if not conn.connected:
         raise exc.ConnectionError("connection closed")
     if conn.get_transaction_status():
         await conn.rollback()
 
 
-async def _close(conn: Connection) -> None:
+async def _close(conn: _Connection) -> None:
     if conn.connected:
         await conn.ensure_closed()
     else:

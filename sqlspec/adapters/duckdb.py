@@ -29,7 +29,7 @@ with driver_import("duckdb", "duckdb"):
 
 __all__ = ("DuckDBConfig", "DuckDBDriver", "TimedDuckDBDriver")
 
-Connection = duckdb.DuckDBPyConnection
+_Connection = duckdb.DuckDBPyConnection
 
 
 class _ChangedRows:
@@ -61,7 +61,7 @@ def _reports_changed_rows(sql: str) -> bool:
     )
 
 
-class DuckDBDriver(SyncDriver[Connection]):
+class DuckDBDriver(SyncDriver[_Connection]):
     """Session over a DuckDB connection."""
 
     parameter_style = ParamStyle.QMARK
@@ -77,12 +77,12 @@ class DuckDBDriver(SyncDriver[Connection]):
         # DuckDB cannot report whether a transaction is open, so commits must go through us.
         return SessionConnection(self, self._open_connection())
 
-    def _begin_implicit(self, conn: Connection) -> None:
+    def _begin_implicit(self, conn: _Connection) -> None:
         if not self._open_tx:
             conn.execute("BEGIN")
             self._open_tx = True
 
-    def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Cursor:
+    def _run(self, conn: _Connection, sql: str, params: Sequence[Any]) -> Cursor:
         try:
             result = conn.execute(sql, params)
         except _BIND_ERRORS as error:
@@ -98,31 +98,31 @@ class DuckDBDriver(SyncDriver[Connection]):
             return _ChangedRows(int(row[0]) if row else -1)
         return result
 
-    def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+    def _run_many(self, conn: _Connection, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
         try:
             result = conn.executemany(sql, rows)
         except _BIND_ERRORS as error:
             refuse(error, _find_unbindable(conn, rows, rows=True))
         return _ChangedRows(result.rowcount)
 
-    def _run_script(self, conn: Connection, sql: str) -> None:
+    def _run_script(self, conn: _Connection, sql: str) -> None:
         conn.execute(sql)
 
-    def _begin(self, conn: Connection) -> None:
+    def _begin(self, conn: _Connection) -> None:
         conn.execute("BEGIN")
         self._open_tx = True
 
-    def _commit(self, conn: Connection) -> None:
+    def _commit(self, conn: _Connection) -> None:
         if self._open_tx:
             self._open_tx = False
             conn.commit()
 
-    def _rollback(self, conn: Connection) -> None:
+    def _rollback(self, conn: _Connection) -> None:
         if self._open_tx:
             self._open_tx = False
             conn.rollback()
 
-    def _in_transaction(self, conn: Connection) -> bool:
+    def _in_transaction(self, conn: _Connection) -> bool:
         return self._open_tx
 
     def _translate(self, error: BaseException) -> SQLSpecError:
@@ -140,11 +140,11 @@ class TimedDuckDBDriver(DuckDBDriver):
         super()._on_acquire()
         self._timer: Timer | None = None
 
-    def _arm(self, conn: Connection) -> Timer:
+    def _arm(self, conn: _Connection) -> Timer:
         timer = self._timer = watchdog().arm(self.config.statement_timeout, conn.interrupt)  # type: ignore[attr-defined]
         return timer
 
-    def _run(self, conn: Connection, sql: str, params: Sequence[Any]) -> Cursor:
+    def _run(self, conn: _Connection, sql: str, params: Sequence[Any]) -> Cursor:
         timer = self._arm(conn)
         try:
             result = super()._run(conn, sql, params)
@@ -155,14 +155,14 @@ class TimedDuckDBDriver(DuckDBDriver):
         finally:
             watchdog().disarm(timer)
 
-    def _run_many(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+    def _run_many(self, conn: _Connection, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
         timer = self._arm(conn)
         try:
             return super()._run_many(conn, sql, rows)
         finally:
             watchdog().disarm(timer)
 
-    def _run_script(self, conn: Connection, sql: str) -> None:
+    def _run_script(self, conn: _Connection, sql: str) -> None:
         timer = self._arm(conn)
         try:
             super()._run_script(conn, sql)
@@ -184,7 +184,7 @@ class TimedDuckDBDriver(DuckDBDriver):
 _BIND_ERRORS = (duckdb.NotImplementedException, duckdb.InvalidInputException)
 
 
-def _find_unbindable(conn: Connection, values: Any, rows: bool = False) -> UnbindableValue | None:
+def _find_unbindable(conn: _Connection, values: Any, rows: bool = False) -> UnbindableValue | None:
     """The first value duckdb refuses to convert, found by binding each value alone on the same
     connection (conversion failures leave its transaction intact). Error path only."""
 
@@ -225,10 +225,10 @@ def _error_class(error: BaseException) -> type[SQLSpecError]:
     return exc.SQLSpecError
 
 
-class _DatabasePool(ConnectionPool[Connection]):
+class _DatabasePool(ConnectionPool[_Connection]):
     """Pooled cursors of one database instance, closed once the pool is closed and drained."""
 
-    def __init__(self, database: Connection, **kwargs: Any) -> None:
+    def __init__(self, database: _Connection, **kwargs: Any) -> None:
         super().__init__(connect=database.cursor, **kwargs)
         self._database = database
 
@@ -236,12 +236,12 @@ class _DatabasePool(ConnectionPool[Connection]):
         self._database.close()
 
 
-def _reset(conn: Connection) -> None:
+def _reset(conn: _Connection) -> None:
     with contextlib.suppress(duckdb.TransactionException):  # no transaction was open
         conn.rollback()
 
 
-class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], DuckDBDriver]):
+class DuckDBConfig(SyncDatabaseConfig[_Connection, ConnectionPool[_Connection], DuckDBDriver]):
     """Configuration of a DuckDB database.
 
     ``pool_config`` keys: ``database`` (file path or ``":memory:"``, the default), ``read_only``,
@@ -268,7 +268,7 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
             # Only sessions of a config with a limit pay for arming it.
             self.driver_type = TimedDuckDBDriver  # type: ignore[misc]
 
-    def _create_pool(self) -> ConnectionPool[Connection]:
+    def _create_pool(self) -> ConnectionPool[_Connection]:
         kwargs = self._connect_kwargs()
         kwargs["database"] = self.database_path
         try:
@@ -281,6 +281,6 @@ class DuckDBConfig(SyncDatabaseConfig[Connection, ConnectionPool[Connection], Du
             min_size=int(self._setting("min_size", 0)),
             timeout=float(self._setting("acquire_timeout", 30.0)),
             reset=_reset,
-            close=Connection.close,
+            close=_Connection.close,
             name=self.describe(),
         )
