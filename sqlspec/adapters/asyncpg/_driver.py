@@ -48,7 +48,7 @@ def error_class(error: BaseException) -> type[SQLSpecError]:
         return exc.ParameterError  # a passthrough statement over asyncpg's limit
     if isinstance(error, _CLIENT_DATA_ERROR):
         return exc.DataError
-    if isinstance(error, pg_errors.ConnectionDoesNotExistError | OSError):
+    if isinstance(error, _BROKEN):
         return exc.ConnectionError
     if isinstance(error, asyncpg.InterfaceError):
         return exc.ProgrammingError
@@ -62,7 +62,12 @@ _DISCONNECTS = (
     pg_errors.CrashShutdownError,
     pg_errors.CannotConnectNowError,
     OSError,
+    # The protocol's state machine was left mid-operation (the server died under it: "cannot
+    # switch to state N; another operation is in progress"); the connection cannot be reused.
+    pg_errors.InternalClientError,
 )
+#: Errors that leave the connection unusable.
+_BROKEN = (pg_errors.ConnectionDoesNotExistError, pg_errors.InternalClientError, OSError)
 
 
 def connect_error(name: str, error: BaseException) -> exc.SQLSpecError:
@@ -95,7 +100,7 @@ class AsyncpgDriver(AsyncDriver[Connection]):
 
     parameter_style = ParamStyle.NUMERIC
     dialect = Dialect.POSTGRES
-    driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError)
+    driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError, pg_errors.InternalClientError)
     parameter_limit = PARAMETER_LIMIT
     __slots__ = ()
 
