@@ -59,8 +59,10 @@ class _PoolState(Generic[_ConnT, _ConnectT, _HookT]):
         max_size: int,
         timeout: float,
         name: str,
+        on_drained: Callable[[], None] | None,
     ) -> None:
         self._connect = connect
+        self._on_drained = on_drained
         self._reset = reset
         self._close = close
         self.max_size = max_size
@@ -69,6 +71,12 @@ class _PoolState(Generic[_ConnT, _ConnectT, _HookT]):
         self._idle: list[_ConnT] = []
         self._size = 0
         self._closed = False
+
+    def _drained(self) -> None:
+        """Called once, when the pool is closed and its last connection is closed: runs
+        ``on_drained`` (e.g. closes what keeps an in-memory database alive)."""
+        if self._on_drained is not None:
+            self._on_drained()
 
     def _stats(self, waiting: int) -> PoolStats:
         idle = len(self._idle)
@@ -88,8 +96,9 @@ class ConnectionPool(_PoolState[_ConnT, Callable[[], _ConnT], Callable[[_ConnT],
         reset: Callable[[_ConnT], None] | None = None,
         close: Callable[[_ConnT], None] | None = None,
         name: str = "pool",
+        on_drained: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(connect, reset, close, max_size, timeout, name)
+        super().__init__(connect, reset, close, max_size, timeout, name, on_drained)
         self._waiting = 0
         self._cond = threading.Condition(threading.Lock())
         for _ in range(min_size):
@@ -225,9 +234,6 @@ class ConnectionPool(_PoolState[_ConnT, Callable[[], _ConnT], Callable[[_ConnT],
             if drained:
                 self._drained()
 
-    def _drained(self) -> None:
-        """Called once, when the pool is closed and its last connection is closed."""
-
     def stats(self) -> PoolStats:
         with self._cond:
             return self._stats(self._waiting)
@@ -262,8 +268,9 @@ class AsyncConnectionPool(
         reset: Callable[[_ConnT], Awaitable[None]] | None = None,
         close: Callable[[_ConnT], Awaitable[None]] | None = None,
         name: str = "pool",
+        on_drained: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(connect, reset, close, max_size, timeout, name)
+        super().__init__(connect, reset, close, max_size, timeout, name, on_drained)
         self.min_size = min_size
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._closing: asyncio.Future[None] | None = None  # keeps a background close alive
@@ -400,9 +407,6 @@ class AsyncConnectionPool(
             await self._close_quietly(conn)
         if not already_closed and self._size == 0:
             self._drained()
-
-    def _drained(self) -> None:
-        """Called once, when the pool is closed and its last connection is closed."""
 
     def stats(self) -> PoolStats:
         return self._stats(len(self._waiters))  # safe to read from another thread

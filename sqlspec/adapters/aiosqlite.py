@@ -167,17 +167,6 @@ class TimedAiosqliteDriver(AiosqliteDriver):
         return super()._translate(error)
 
 
-class _AnchoredPool(AsyncConnectionPool[_Connection]):
-    """A pool over an in-memory database, which lives as long as one connection to it is open."""
-
-    def __init__(self, anchor: sqlite3.Connection, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._anchor = anchor
-
-    def _drained(self) -> None:
-        self._anchor.close()
-
-
 class AiosqliteConfig(
     SqliteSettings,
     AsyncDatabaseConfig[_Connection, AsyncConnectionPool[_Connection], AiosqliteDriver],
@@ -242,7 +231,9 @@ class AiosqliteConfig(
         if self.is_memory:
             name = f"file:/sqlspec-aiosqlite-memory-{next(_memory_names)}?vfs=memdb"
             anchor = sqlite3.connect(name, uri=True, check_same_thread=False)
-            pool = _AnchoredPool(anchor, connect=lambda: self._connect(name, True), **options)
+            pool = AsyncConnectionPool(
+                connect=lambda: self._connect(name, True), **options, on_drained=anchor.close
+            )
         else:
             database = self.database_path
             uri = bool(self.pool_config.get("uri", False))

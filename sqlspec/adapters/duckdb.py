@@ -225,17 +225,6 @@ def _error_class(error: BaseException) -> type[SQLSpecError]:
     return exc.SQLSpecError
 
 
-class _DatabasePool(ConnectionPool[_Connection]):
-    """Pooled cursors of one database instance, closed once the pool is closed and drained."""
-
-    def __init__(self, database: _Connection, **kwargs: Any) -> None:
-        super().__init__(connect=database.cursor, **kwargs)
-        self._database = database
-
-    def _drained(self) -> None:
-        self._database.close()
-
-
 def _reset(conn: _Connection) -> None:
     with contextlib.suppress(duckdb.TransactionException):  # no transaction was open
         conn.rollback()
@@ -275,8 +264,10 @@ class DuckDBConfig(SyncDatabaseConfig[_Connection, ConnectionPool[_Connection], 
             database = duckdb.connect(**kwargs)
         except duckdb.Error as error:
             raise exc.ConnectionError(f"{self.describe()}: {error}") from error
-        return _DatabasePool(
-            database,
+        # Pooled cursors of one database instance, closed once the pool is closed and drained.
+        return ConnectionPool(
+            connect=database.cursor,
+            on_drained=database.close,
             max_size=self.max_pool_size(),
             min_size=int(self._setting("min_size", 0)),
             timeout=float(self._setting("acquire_timeout", 30.0)),

@@ -164,17 +164,6 @@ class _PooledConnection(sqlite3.Connection):
         self.sqlspec_cursor = self.cursor()
 
 
-class _AnchoredPool(ConnectionPool[sqlite3.Connection]):
-    """A pool over an in-memory database, which lives as long as one connection to it is open."""
-
-    def __init__(self, anchor: sqlite3.Connection, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._anchor = anchor
-
-    def _drained(self) -> None:
-        self._anchor.close()
-
-
 class SqliteConfig(
     SqliteSettings,
     SyncDatabaseConfig[sqlite3.Connection, ConnectionPool[sqlite3.Connection], SqliteDriver],
@@ -227,7 +216,9 @@ class SqliteConfig(
         if self.is_memory:
             name = f"file:/sqlspec-memory-{next(_memory_names)}?vfs=memdb"
             anchor = self._connect(name, True)
-            return _AnchoredPool(anchor, connect=lambda: self._connect(name, True), **options)
+            return ConnectionPool(
+                connect=lambda: self._connect(name, True), **options, on_drained=anchor.close
+            )
         database = self.database_path
         uri = bool(self.pool_config.get("uri", False))
         return ConnectionPool(connect=lambda: self._connect(database, uri), **options)
