@@ -100,10 +100,11 @@ def test_slow_statements_are_logged_at_warning(
 
     @app.get("/report")
     def report() -> str:
-        return str(plugin.get_session().select_value("SELECT CAST(? AS INTEGER) * 2", 21))
+        # A value no duration can spell: the check below is that values stay out of the log.
+        return str(plugin.get_session().select_value("SELECT CAST(? AS INTEGER) * 2", 123456789))
 
     caplog.set_level(logging.WARNING, logger="sqlspec")
-    assert app.test_client().get("/report").data == b"42"
+    assert app.test_client().get("/report").data == b"246913578"
 
     [record] = statement_records(caplog)
     assert record.levelno == logging.WARNING
@@ -111,7 +112,7 @@ def test_slow_statements_are_logged_at_warning(
     assert message.startswith(f"slow statement: {config.describe()} [report] ")
     assert re.search(r"\] \d+\.\d{3} ms \(threshold 0\.001 ms\)", message)
     assert message.endswith(": SELECT CAST(? AS INTEGER) * 2")
-    assert "21" not in message.split(":", 1)[1].replace(config.describe(), "")
+    assert "123456789" not in message
     assert record.sqlspec_context == "report"  # type: ignore[attr-defined]
     assert record.sqlspec_duration_ms > 0  # type: ignore[attr-defined]
 
