@@ -62,6 +62,11 @@ def lone_none_as_null(stmt: PreparedStatement, parameters: tuple[Any, ...], coll
     return collected
 
 
+#: Seconds the clean-up after an interrupted operation (a rollback) may take before the
+#: connection is discarded instead.
+RECOVERY_TIMEOUT = 5.0
+
+
 #: What using a closed session says, from sync code (sync sessions and the async facade).
 CLOSED_SESSION_MESSAGE = (
     "this session is closed or was never opened: use it inside `with "

@@ -22,6 +22,7 @@ from typing_extensions import Self
 
 from sqlspec._session import (
     OUTSIDE_TRANSACTION_MESSAGE,
+    RECOVERY_TIMEOUT,
     SessionBase,
     SessionConnection,
     collect_parameters,
@@ -30,8 +31,8 @@ from sqlspec._session import (
     lost_connection_error,
     raise_failure,
     report_failure,
+    view_of,
 )
-from sqlspec._session import view_of as view_of
 from sqlspec._values import UnbindableValue, too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
 from sqlspec.observe import HUB, StatementEvent, begin_statement, observes_statements
@@ -44,8 +45,7 @@ from sqlspec.translate import with_context
 if TYPE_CHECKING:
     from sqlspec.config import AsyncDatabaseConfig, AsyncPool
 
-# RECOVERY_TIMEOUT, view_of: only for sqlspec.portal_session, until it imports them privately.
-__all__ = ("RECOVERY_TIMEOUT", "AsyncDriver", "Fetched", "view_of")
+__all__ = ("AsyncDriver", "Fetched")
 
 _logger = logging.getLogger("sqlspec.driver")
 
@@ -56,10 +56,6 @@ _SchemaT = TypeVar("_SchemaT")
 #: result set, the rows as sequences, rowcount or -1, last inserted id or ``None``). Column names
 #: are ``description[i][0]``.
 Fetched = tuple[Sequence[Sequence[Any]] | None, Sequence[Sequence[Any]], int, Any]
-
-#: Seconds the clean-up after an interrupted operation (a rollback) may take before the
-#: connection is discarded instead.
-RECOVERY_TIMEOUT = 5.0
 
 
 class AsyncDriver(SessionBase[_ConnT], AsyncSession):

@@ -17,6 +17,7 @@ from typing_extensions import Self
 
 from sqlspec._session import (
     _SCALARS,
+    CLOSED_SESSION_MESSAGE,
     OUTSIDE_TRANSACTION_MESSAGE,
     SessionBase,
     collect_parameters,
@@ -26,7 +27,6 @@ from sqlspec._session import (
     raise_failure,
     report_failure,
 )
-from sqlspec._session import CLOSED_SESSION_MESSAGE as CLOSED_SESSION_MESSAGE
 from sqlspec._session import SessionConnection as SessionConnection
 from sqlspec._values import too_many_parameters
 from sqlspec.exceptions import SQLSpecError, StatementTimeoutError, TransactionError
@@ -40,9 +40,7 @@ from sqlspec.translate import with_context
 if TYPE_CHECKING:
     from sqlspec.config import SyncDatabaseConfig
 
-# CLOSED_SESSION_MESSAGE: only for sqlspec.portal_session, until it imports it from
-# sqlspec._session.
-__all__ = ("CLOSED_SESSION_MESSAGE", "Cursor", "SessionConnection", "SyncDriver")
+__all__ = ("Cursor", "SessionConnection", "SyncDriver")
 
 _ConnT = TypeVar("_ConnT")
 _SchemaT = TypeVar("_SchemaT")

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlspec.async_driver import RECOVERY_TIMEOUT, AsyncDriver
-from sqlspec.driver import CLOSED_SESSION_MESSAGE, SessionConnection
+from sqlspec._session import CLOSED_SESSION_MESSAGE, RECOVERY_TIMEOUT, SessionConnection
+from sqlspec.async_driver import AsyncDriver
 from sqlspec.exceptions import PortalTimeoutError
 from sqlspec.observe import HUB, mark_caller, unmark_caller
 from sqlspec.portal import Portal, get_portal
