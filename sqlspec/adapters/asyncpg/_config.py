@@ -29,6 +29,16 @@ with driver_import("asyncpg", "asyncpg"):
 __all__ = ("AsyncpgConfig",)
 
 
+#: What asyncpg raises for a refused or broken connection (``InternalClientError``: its protocol
+#: was left mid-operation by a server that died).
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
+
+
 class _Pool:
     """``asyncpg.Pool`` seen through the core's async pool protocol."""
 
@@ -52,7 +62,7 @@ class _Pool:
                 f"(all {self._pool.get_max_size()} in use); raise the pool's max_size or its "
                 "acquire_timeout, or release sessions sooner"
             ) from error
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except _DRIVER_ERRORS as error:
             raise connect_error(self._name, error) from error
         finally:
             self._waiting -= 1
@@ -64,7 +74,7 @@ class _Pool:
         if not conn.is_closed() and conn.is_in_transaction():
             try:
                 await conn.execute("ROLLBACK")
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            except _DRIVER_ERRORS:
                 conn.terminate()  # the pool replaces closed connections
         await self._pool.release(conn)
 
