@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlspec import exceptions as exc
 from sqlspec._optional import driver_import
@@ -23,6 +23,7 @@ from sqlspec.translate import connect_failure
 with driver_import("psycopg", "psycopg", "psycopg_pool"):
     import psycopg
     import psycopg_pool
+    from psycopg_pool.base import BasePool
 
 
 def pool_timeout_message(name: str, pool: Any, in_use: int) -> str:
@@ -46,8 +47,41 @@ def pool_timeout_message(name: str, pool: Any, in_use: int) -> str:
 #: the backoff once it is back.
 _STALL = 0.25
 
+_P = TypeVar("_P", bound=BasePool)
 
-class SyncPool:
+
+class _Borrowing(Generic[_P]):
+    """What the sync and async wrappers share, free of I/O: the in-use count, the messages and
+    the stats. psycopg_pool's own size counts connections still being opened in the background,
+    and its waiting count keeps borrowers that already timed out, so both are tracked here."""
+
+    _pool: _P
+    _name: str
+    _borrowed: dict[Any, Any]
+
+    def _waiting(self) -> int:
+        raise NotImplementedError
+
+    def _timed_out(self, pool: BasePool) -> exc.PoolTimeoutError:
+        return exc.PoolTimeoutError(pool_timeout_message(self._name, pool, len(self._borrowed)))
+
+    def _all_in_use(self, pool: BasePool) -> bool:
+        return len(self._borrowed) >= pool.max_size
+
+    def stats(self) -> PoolStats:
+        stats = self._pool.get_stats()
+        idle = stats.get("pool_available", 0)
+        in_use = len(self._borrowed)
+        return PoolStats(
+            size=idle + in_use,
+            in_use=in_use,
+            idle=idle,
+            waiting=min(stats.get("requests_waiting", 0), self._waiting()),
+            max_size=self._pool.max_size,
+        )
+
+
+class SyncPool(_Borrowing["psycopg_pool.ConnectionPool[Any]"]):
     """``psycopg_pool.ConnectionPool`` seen through the core's pool protocol."""
 
     def __init__(
@@ -62,9 +96,7 @@ class SyncPool:
         self._first_wait = min(_STALL, self._pool.timeout)
         self._name = name
         self._lock = threading.Lock()
-        # psycopg_pool's own size counts connections still being opened in the background, and
-        # its waiting count keeps borrowers that already timed out, so both are tracked here
-        # (dict and set updates are atomic: no lock on the hot path). Each borrowed connection
+        # dict and set updates are atomic: no lock on the hot path. Each borrowed connection
         # maps to the pool it came from (the pool may have been replaced since).
         self._borrowed: dict[psycopg.Connection[Any], psycopg_pool.ConnectionPool[Any]] = {}
         self._borrowing: set[int] = set()
@@ -82,8 +114,7 @@ class SyncPool:
                 try:
                     conn = pool.getconn(remaining)
                 except psycopg_pool.PoolTimeout as error:
-                    message = pool_timeout_message(self._name, pool, len(self._borrowed))
-                    raise exc.PoolTimeoutError(message) from error
+                    raise self._timed_out(pool) from error
         except psycopg.Error as error:
             raise exc.ConnectionError(f"{self._name}: {error}") from error
         finally:
@@ -95,7 +126,7 @@ class SyncPool:
         self, pool: psycopg_pool.ConnectionPool[Any]
     ) -> psycopg_pool.ConnectionPool[Any]:
         """The pool to keep waiting on, after no connection came within :data:`_STALL` s."""
-        if len(self._borrowed) >= pool.max_size:
+        if self._all_in_use(pool):
             return pool  # every connection is in use: wait for one to come back
         try:
             self._connect().close()
@@ -135,21 +166,11 @@ class SyncPool:
     def close(self) -> None:
         self._pool.close()
 
-    def stats(self) -> PoolStats:
-        stats = self._pool.get_stats()
-        idle = stats.get("pool_available", 0)
-        in_use = len(self._borrowed)
-        waiting = min(stats.get("requests_waiting", 0), len(self._borrowing))
-        return PoolStats(
-            size=idle + in_use,
-            in_use=in_use,
-            idle=idle,
-            waiting=waiting,
-            max_size=self._pool.max_size,
-        )
+    def _waiting(self) -> int:
+        return len(self._borrowing)
 
 
-class AsyncPool:
+class AsyncPool(_Borrowing["psycopg_pool.AsyncConnectionPool[Any]"]):
     """``psycopg_pool.AsyncConnectionPool`` seen through the core's async pool protocol (in-use
     and waiting counts kept here, and a stalled borrow handled, as in the sync wrapper)."""
 
@@ -183,8 +204,7 @@ class AsyncPool:
                 try:
                     conn = await pool.getconn(remaining)
                 except psycopg_pool.PoolTimeout as error:
-                    message = pool_timeout_message(self._name, pool, len(self._borrowed))
-                    raise exc.PoolTimeoutError(message) from error
+                    raise self._timed_out(pool) from error
         except psycopg.Error as error:
             raise exc.ConnectionError(f"{self._name}: {error}") from error
         finally:
@@ -196,7 +216,7 @@ class AsyncPool:
         self, pool: psycopg_pool.AsyncConnectionPool[Any]
     ) -> psycopg_pool.AsyncConnectionPool[Any]:
         """The pool to keep waiting on, after no connection came within :data:`_STALL` s."""
-        if len(self._borrowed) >= pool.max_size:
+        if self._all_in_use(pool):
             return pool  # every connection is in use: wait for one to come back
         try:
             await (await self._connect()).close()
@@ -240,14 +260,5 @@ class AsyncPool:
     async def close(self) -> None:
         await self._pool.close()
 
-    def stats(self) -> PoolStats:
-        stats = self._pool.get_stats()
-        idle = stats.get("pool_available", 0)
-        in_use = len(self._borrowed)
-        return PoolStats(
-            size=idle + in_use,
-            in_use=in_use,
-            idle=idle,
-            waiting=min(stats.get("requests_waiting", 0), self._borrowing),
-            max_size=self._pool.max_size,
-        )
+    def _waiting(self) -> int:
+        return self._borrowing
