@@ -3,7 +3,7 @@ checks, the errors and messages they raise, and failure reporting to observers."
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 from sqlspec._values import UnbindableValue
@@ -237,6 +237,24 @@ class SessionBase(Generic[ConnT]):
 
     def _open_connection(self) -> ConnT:
         raise NotImplementedError
+
+    def _prepare(self, sql: str) -> PreparedStatement:
+        raise NotImplementedError
+
+    def _adopt(self, pool: Any, conn: ConnT) -> None:
+        """Make ``conn``, just borrowed from ``pool`` after the session's connection died, the
+        session's connection for the single rerun of its first statement."""
+        self._connection = conn
+        self._pool = pool
+        self._fresh = False  # one rerun at most
+        self._on_acquire()
+
+    def _bound_rows(
+        self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]]
+    ) -> tuple[PreparedStatement, Sequence[Sequence[Any]]]:
+        """``execute_many``'s statement and its parameter rows bound (none: nothing to run)."""
+        stmt = self._prepare(sql)
+        return stmt, stmt.bind_many(parameters)
 
     def _observed(self, operation: str, sql: str, parameters: Any = None) -> StatementEvent | None:
         """The statement's event for its observers; ``None`` when nothing observes it (the

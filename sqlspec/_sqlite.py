@@ -15,6 +15,7 @@ from sqlspec._timeouts import statement_timeout
 from sqlspec._values import UnbindableValue, locate, locate_in_rows
 from sqlspec.config import DatabaseConfig
 from sqlspec.exceptions import ImproperConfigurationError
+from sqlspec.statement import Dialect, ParamStyle
 
 _PRAGMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PRAGMA_VALUE = re.compile(r"-?[A-Za-z0-9_.]+")
@@ -138,6 +139,17 @@ def _variable_limit() -> int | None:
 
 
 VARIABLE_LIMIT = _variable_limit()
+
+
+class SqliteFacts:
+    """The driver facts of a session over ``sqlite3`` (the sqlite and aiosqlite drivers list
+    this class before their driver base)."""
+
+    parameter_style: ClassVar[ParamStyle] = ParamStyle.QMARK
+    dialect: ClassVar[Dialect] = Dialect.SQLITE
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
+    parameter_limit: ClassVar[int | None] = VARIABLE_LIMIT
+    __slots__ = ()
 
 
 def find_unbindable(values: object, rows: bool = False) -> UnbindableValue | None:

@@ -224,9 +224,8 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
     async def execute_many(
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]:
-        """Run one statement once per parameter row (the driver's ``executemany``)."""
-        stmt = self._prepare(sql)
-        rows = stmt.bind_many(parameters)
+        """Run one statement once per parameter row (the driver's ``executemany``, awaited)."""
+        stmt, rows = self._bound_rows(sql, parameters)
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = await self._usable_connection()
@@ -351,10 +350,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
         )
         fresh = await pool.acquire()  # server down: its ConnectionError says so
         self._lost = None
-        self._connection = fresh
-        self._pool = pool
-        self._fresh = False  # one rerun at most
-        self._on_acquire()
+        self._adopt(pool, fresh)
         return True
 
     # -- adapter hooks -------------------------------------------------------------------------

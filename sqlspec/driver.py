@@ -210,8 +210,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         self, sql: str, parameters: Iterable[Sequence[Any] | Mapping[str, Any]], /
     ) -> SQLResult[dict[str, Any]]:
         """Run one statement once per parameter row (the driver's ``executemany``)."""
-        stmt = self._prepare(sql)
-        rows = stmt.bind_many(parameters)
+        stmt, rows = self._bound_rows(sql, parameters)
         if not rows:
             return SQLResult(sql, [], (), 0)
         conn = self._open_connection()
@@ -331,10 +330,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         self._pool = None
         pool.discard_dead(conn)
         fresh = pool.acquire()  # server down: its ConnectionError says so
-        self._connection = fresh
-        self._pool = pool
-        self._fresh = False  # one rerun at most
-        self._on_acquire()
+        self._adopt(pool, fresh)
         return True
 
     # -- adapter hooks -------------------------------------------------------------------------

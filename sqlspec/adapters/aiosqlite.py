@@ -15,22 +15,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sqlspec import _sqlite
 from sqlspec._optional import driver_import
-from sqlspec._sqlite import (
-    BIND_ERRORS,
-    VARIABLE_LIMIT,
-    SqliteSettings,
-    busy_retry_delays,
-    find_unbindable,
-    is_busy,
-    split_script,
-)
 from sqlspec._values import refuse
 from sqlspec.async_driver import AsyncDriver, Fetched
 from sqlspec.config import AsyncDatabaseConfig
 from sqlspec.exceptions import ConnectionError, SQLSpecError, StatementTimeoutError
 from sqlspec.pool import AsyncConnectionPool
-from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlite, translate
 
 with driver_import("aiosqlite", "aiosqlite"):
@@ -43,13 +34,9 @@ _Connection = aiosqlite.Connection
 _memory_names = itertools.count(1)
 
 
-class AiosqliteDriver(AsyncDriver[_Connection]):
+class AiosqliteDriver(_sqlite.SqliteFacts, AsyncDriver[_Connection]):
     """Async session over an ``aiosqlite`` connection."""
 
-    parameter_style = ParamStyle.QMARK
-    dialect = Dialect.SQLITE
-    driver_errors = (sqlite3.Error,)
-    parameter_limit = VARIABLE_LIMIT
     __slots__ = ()
 
     async def _begin_implicit(self, conn: _Connection) -> None:
@@ -59,8 +46,8 @@ class AiosqliteDriver(AsyncDriver[_Connection]):
     async def _run(self, conn: _Connection, sql: str, params: Sequence[Any]) -> Fetched:
         try:
             cursor = await conn.execute(sql, params)
-        except BIND_ERRORS as error:
-            refuse(error, find_unbindable(params))
+        except _sqlite.BIND_ERRORS as error:
+            refuse(error, _sqlite.find_unbindable(params))
         description = cursor.description
         if not description:
             return None, (), cursor.rowcount, cursor.lastrowid
@@ -70,13 +57,13 @@ class AiosqliteDriver(AsyncDriver[_Connection]):
     async def _run_many(self, conn: _Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         try:
             cursor = await conn.executemany(sql, rows)
-        except BIND_ERRORS as error:
-            refuse(error, find_unbindable(rows, rows=True))
+        except _sqlite.BIND_ERRORS as error:
+            refuse(error, _sqlite.find_unbindable(rows, rows=True))
         return cursor.rowcount
 
     async def _run_script(self, conn: _Connection, sql: str) -> None:
         # executescript() would COMMIT the session's open transaction first.
-        for statement in split_script(sql):
+        for statement in _sqlite.split_script(sql):
             await conn.execute(statement)
 
     async def _begin(self, conn: _Connection) -> None:
@@ -146,7 +133,7 @@ class TimedAiosqliteDriver(AiosqliteDriver):
             limit.cancel()
 
     async def _run_script(self, conn: _Connection, sql: str) -> None:
-        for statement in split_script(sql):  # each statement has the full limit
+        for statement in _sqlite.split_script(sql):  # each statement has the full limit
             limit = self._arm(conn)
             try:
                 await conn.execute(statement)
@@ -168,7 +155,7 @@ class TimedAiosqliteDriver(AiosqliteDriver):
 
 
 class AiosqliteConfig(
-    SqliteSettings,
+    _sqlite.SqliteSettings,
     AsyncDatabaseConfig[_Connection, AsyncConnectionPool[_Connection], AiosqliteDriver],
 ):
     """Configuration of a SQLite database used through ``aiosqlite``.
@@ -210,12 +197,12 @@ class AiosqliteConfig(
             raise ConnectionError(f"{self.describe()}: {error}") from error
         try:
             for pragma in self.pragmas:
-                for delay in busy_retry_delays(float(kwargs["timeout"])):
+                for delay in _sqlite.busy_retry_delays(float(kwargs["timeout"])):
                     try:
                         await conn.execute(pragma)
                         break
                     except sqlite3.OperationalError as error:
-                        if delay is None or not is_busy(error):
+                        if delay is None or not _sqlite.is_busy(error):
                             raise
                     await asyncio.sleep(delay)
         except BaseException as error:

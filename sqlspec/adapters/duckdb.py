@@ -14,8 +14,9 @@ from functools import lru_cache
 from typing import Any
 
 from sqlspec import exceptions as exc
+from sqlspec._interrupting import InterruptedPastTimeout
 from sqlspec._optional import driver_import
-from sqlspec._timeouts import Materialized, Timer, statement_timeout, watchdog
+from sqlspec._timeouts import statement_timeout, watchdog
 from sqlspec._values import UnbindableValue, locate, locate_in_rows, refuse
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SessionConnection, SyncDriver
@@ -129,38 +130,14 @@ class DuckDBDriver(SyncDriver[_Connection]):
         return translate(error, _error_class(error))
 
 
-class TimedDuckDBDriver(DuckDBDriver):
+class TimedDuckDBDriver(InterruptedPastTimeout[_Connection], DuckDBDriver):
     """A session whose statements are interrupted once they run past the config's
-    ``statement_timeout`` (the process's watchdog thread calls the connection's
-    ``interrupt()``); a script's limit covers the whole script."""
+    ``statement_timeout``; a script's limit covers the whole script."""
 
     __slots__ = ("_timer",)
 
-    def _on_acquire(self) -> None:
-        super()._on_acquire()
-        self._timer: Timer | None = None
-
-    def _arm(self, conn: _Connection) -> Timer:
-        timer = self._timer = watchdog().arm(self.config.statement_timeout, conn.interrupt)  # type: ignore[attr-defined]
-        return timer
-
-    def _run(self, conn: _Connection, sql: str, params: Sequence[Any]) -> Cursor:
-        timer = self._arm(conn)
-        try:
-            result = super()._run(conn, sql, params)
-            description = result.description
-            if description is None:
-                return result
-            return Materialized(description, result.fetchall(), result.rowcount, None)
-        finally:
-            watchdog().disarm(timer)
-
-    def _run_many(self, conn: _Connection, sql: str, rows: Sequence[Sequence[Any]]) -> Cursor:
-        timer = self._arm(conn)
-        try:
-            return super()._run_many(conn, sql, rows)
-        finally:
-            watchdog().disarm(timer)
+    def _is_interrupt(self, error: BaseException) -> bool:
+        return isinstance(error, duckdb.InterruptException)
 
     def _run_script(self, conn: _Connection, sql: str) -> None:
         timer = self._arm(conn)
@@ -168,15 +145,6 @@ class TimedDuckDBDriver(DuckDBDriver):
             super()._run_script(conn, sql)
         finally:
             watchdog().disarm(timer)
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        timer, self._timer = self._timer, None
-        if timer is not None and timer.fired and isinstance(error, duckdb.InterruptException):
-            return exc.StatementTimeoutError(
-                f"{self.config.describe()}: the statement ran past statement_timeout "
-                f"({timer.seconds:g} s) and was interrupted; the transaction is rolled back"
-            )
-        return super()._translate(error)
 
 
 #: What duckdb raises for a Python value it cannot convert (also raised for other bad input,

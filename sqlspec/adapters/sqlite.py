@@ -17,22 +17,22 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from sqlspec._interrupting import InterruptedPastTimeout
 from sqlspec._sqlite import (
     BIND_ERRORS,
-    VARIABLE_LIMIT,
+    SqliteFacts,
     SqliteSettings,
     busy_retry_delays,
     find_unbindable,
     is_busy,
     split_script,
 )
-from sqlspec._timeouts import Materialized, Timer, watchdog
+from sqlspec._timeouts import watchdog
 from sqlspec._values import refuse
 from sqlspec.config import SyncDatabaseConfig
 from sqlspec.driver import Cursor, SyncDriver
-from sqlspec.exceptions import ConnectionError, SQLSpecError, StatementTimeoutError
+from sqlspec.exceptions import ConnectionError, SQLSpecError
 from sqlspec.pool import ConnectionPool
-from sqlspec.statement import Dialect, ParamStyle
 from sqlspec.translate import for_sqlite, translate
 
 __all__ = ("SqliteConfig", "SqliteDriver", "TimedSqliteDriver")
@@ -40,13 +40,9 @@ __all__ = ("SqliteConfig", "SqliteDriver", "TimedSqliteDriver")
 _memory_names = itertools.count(1)
 
 
-class SqliteDriver(SyncDriver[sqlite3.Connection]):
+class SqliteDriver(SqliteFacts, SyncDriver[sqlite3.Connection]):
     """Session over a ``sqlite3`` connection."""
 
-    parameter_style = ParamStyle.QMARK
-    dialect = Dialect.SQLITE
-    driver_errors = (sqlite3.Error,)
-    parameter_limit = VARIABLE_LIMIT
     __slots__ = ("_cursor",)
 
     def _on_acquire(self) -> None:
@@ -96,43 +92,14 @@ class SqliteDriver(SyncDriver[sqlite3.Connection]):
         return translate(error, for_sqlite(error))
 
 
-class TimedSqliteDriver(SqliteDriver):
+class TimedSqliteDriver(InterruptedPastTimeout[sqlite3.Connection], SqliteDriver):
     """A session whose statements are interrupted once they run past the config's
-    ``statement_timeout`` (the process's watchdog thread calls ``Connection.interrupt()``).
-
-    Rows are read while the limit is armed, since SQLite runs a query as its rows are fetched.
-    """
+    ``statement_timeout``; each statement of a script has the full limit."""
 
     __slots__ = ("_timer",)
 
-    def _on_acquire(self) -> None:
-        super()._on_acquire()
-        self._timer: Timer | None = None
-
-    def _arm(self, conn: sqlite3.Connection) -> Timer:
-        timer = self._timer = watchdog().arm(self.config.statement_timeout, conn.interrupt)  # type: ignore[attr-defined]
-        return timer
-
-    def _run(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Cursor:
-        timer = self._arm(conn)
-        try:
-            cursor = super()._run(conn, sql, params)
-            description = cursor.description
-            if description is None:
-                return cursor
-            rows = cursor.fetchall()
-            return Materialized(description, rows, cursor.rowcount, None)
-        finally:
-            watchdog().disarm(timer)
-
-    def _run_many(
-        self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
-    ) -> Cursor:
-        timer = self._arm(conn)
-        try:
-            return super()._run_many(conn, sql, rows)
-        finally:
-            watchdog().disarm(timer)
+    def _is_interrupt(self, error: BaseException) -> bool:
+        return _is_interrupt(error)
 
     def _run_script(self, conn: sqlite3.Connection, sql: str) -> None:
         for statement in split_script(sql):  # each statement has the full limit
@@ -141,15 +108,6 @@ class TimedSqliteDriver(SqliteDriver):
                 conn.execute(statement)
             finally:
                 watchdog().disarm(timer)
-
-    def _translate(self, error: BaseException) -> SQLSpecError:
-        timer, self._timer = self._timer, None
-        if timer is not None and timer.fired and _is_interrupt(error):
-            return StatementTimeoutError(
-                f"{self.config.describe()}: the statement ran past statement_timeout "
-                f"({timer.seconds:g} s) and was interrupted; the transaction is rolled back"
-            )
-        return super()._translate(error)
 
 
 def _is_interrupt(error: BaseException) -> bool:
