@@ -10,7 +10,7 @@ from sqlspec._values import UnbindableValue
 from sqlspec.exceptions import ConnectionError, ParameterError, ProgrammingError, SQLSpecError
 from sqlspec.observe import HUB, StatementEvent, begin_statement
 from sqlspec.statement import Dialect, ParamStyle, PreparedStatement
-from sqlspec.translate import translate
+from sqlspec.translate import translate, with_context
 
 ErrorT = TypeVar("ErrorT", bound=BaseException)
 ConnT = TypeVar("ConnT")
@@ -132,16 +132,21 @@ def report_failure(
 
 
 def raise_failure(
-    event: StatementEvent | None, error: BaseException, stmt: PreparedStatement | None
+    event: StatementEvent | None, error: BaseException, stmt: PreparedStatement | str
 ) -> NoReturn:
     """Raise a statement's failure that is not a driver error, reported to its observers: a
     value the driver could not bind becomes the :class:`~sqlspec.exceptions.DataError` that
     names its parameter; anything else (an interruption, a sqlspec error) is raised as it is."""
-    if stmt is not None and isinstance(error, UnbindableValue):
+    if isinstance(error, UnbindableValue) and not isinstance(stmt, str):
         cause = error.__cause__
         raise report_failure(event, error.data_error(stmt), cause) from cause
     report_failure(event, error)
     raise error
+
+
+def source_of(stmt: PreparedStatement | str) -> str:
+    """The statement's text as the user wrote it (what error messages quote)."""
+    return stmt if isinstance(stmt, str) else stmt.source
 
 
 class SessionConnection:
@@ -240,6 +245,18 @@ class SessionBase(Generic[ConnT]):
 
     def _prepare(self, sql: str) -> PreparedStatement:
         raise NotImplementedError
+
+    def _error_for(
+        self, config: Any, error: BaseException, sql: str, committing: bool
+    ) -> SQLSpecError:
+        """The sqlspec error for a driver error while running ``sql``, naming the database
+        (``config``, the session's: each side types its own) and the statement; a clear one
+        when the connection died."""
+        conn = self._connection
+        if conn is not None and self._is_disconnect(error, conn):
+            lost = lost_connection_error(config, error, committing=committing)
+            return with_context(lost, config, sql)
+        return with_context(self._translate(error), config, sql)
 
     def _adopt(self, pool: Any, conn: ConnT) -> None:
         """Make ``conn``, just borrowed from ``pool`` after the session's connection died, the

@@ -28,9 +28,9 @@ from sqlspec._session import (
     collect_parameters,
     column_names,
     lone_none_as_null,
-    lost_connection_error,
     raise_failure,
     report_failure,
+    source_of,
     view_of,
 )
 from sqlspec._values import UnbindableValue, too_many_parameters
@@ -202,7 +202,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
             await self._begin_implicit(conn)
             description, raw_rows, rowcount, last_id = await self._run(conn, stmt.sql, params)
         except BaseException as error:
-            await self._raise_unless_rerun(error, conn, event, sql, stmt)
+            await self._raise_unless_rerun(error, event, stmt)
             return await self._execute(sql, *parameters, schema_type=schema_type, **named)
         self._busy = False
         self._fresh = False
@@ -237,7 +237,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
                 rowcount = await self._run_many(conn, stmt.sql, rows)
                 break
             except BaseException as error:
-                await self._raise_unless_rerun(error, conn, event, sql, stmt)
+                await self._raise_unless_rerun(error, event, stmt)
                 conn = self._open_connection()
         self._busy = False
         self._ran(stmt.writes, event, rowcount)
@@ -261,7 +261,7 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
                     await self._run_outside_transaction(conn, sql)
                 break
             except BaseException as error:
-                await self._raise_unless_rerun(error, conn, event, sql)
+                await self._raise_unless_rerun(error, event, sql)
                 conn = self._open_connection()
         self._busy = False
         self._ran(True, event)  # scripts are taken to write (they are schema and data loads)
@@ -315,25 +315,20 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
     # -- failures and lost connections ---------------------------------------------------------
 
     async def _raise_unless_rerun(
-        self,
-        error: BaseException,
-        conn: _ConnT,
-        event: StatementEvent | None,
-        sql: str,
-        stmt: PreparedStatement | None = None,
+        self, error: BaseException, event: StatementEvent | None, stmt: PreparedStatement | str
     ) -> None:
-        """After running ``sql`` raised ``error``: return when the statement is to be rerun on
-        the fresh connection :meth:`_reconnected` borrowed; otherwise raise the error to show,
-        reported to the statement's observers (see ``SyncDriver._raise_unless_rerun``). An
-        interruption (cancellation, a timeout) leaves the session busy, to be recovered."""
+        """The async side of ``SyncDriver._raise_unless_rerun`` (return to rerun ``stmt`` on a
+        fresh connection, or raise the error to show); an interruption (cancellation, a
+        timeout) leaves the session busy, to be recovered."""
         if isinstance(error, UnbindableValue):
             self._busy = False  # refused before anything was sent: the connection is fine
         if not isinstance(error, self.driver_errors):
             raise_failure(event, error, stmt)
         self._busy = False
-        if self._fresh and await self._reconnected(error, conn):
+        conn = self._connection
+        if self._fresh and conn is not None and await self._reconnected(error, conn):
             return
-        raise report_failure(event, await self._failed(error, sql), error) from error
+        raise report_failure(event, await self._failed(error, source_of(stmt)), error) from error
 
     async def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it
@@ -399,11 +394,8 @@ class AsyncDriver(SessionBase[_ConnT], AsyncSession):
         transaction is rolled back first, so the session (and its connection) can go on; if that
         rollback is interrupted or fails, the connection stays marked busy and is recovered (or
         discarded) before its next use."""
+        translated = self._error_for(self.config, error, sql, committing)
         conn = self._connection
-        if conn is not None and self._is_disconnect(error, conn):
-            lost = lost_connection_error(self.config, error, committing=committing)
-            return with_context(lost, self.config, sql)
-        translated = with_context(self._translate(error), self.config, sql)
         if conn is not None and isinstance(translated, StatementTimeoutError):
             self._busy = True
             try:

@@ -23,9 +23,9 @@ from sqlspec._session import (
     collect_parameters,
     duplicate_columns_error,
     lone_none_as_null,
-    lost_connection_error,
     raise_failure,
     report_failure,
+    source_of,
 )
 from sqlspec._session import SessionConnection as SessionConnection
 from sqlspec._values import too_many_parameters
@@ -186,7 +186,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
                 raw_rows = cursor.fetchall()
             rowcount = cursor.rowcount
         except BaseException as error:
-            self._raise_unless_rerun(error, conn, event, sql, stmt)
+            self._raise_unless_rerun(error, event, stmt)
             return self._execute(sql, *parameters, schema_type=schema_type, **named)
         self._fresh = False
         if stmt.writes:
@@ -222,7 +222,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
                 rowcount = cursor.rowcount
                 break
             except BaseException as error:
-                self._raise_unless_rerun(error, conn, event, sql, stmt)
+                self._raise_unless_rerun(error, event, stmt)
                 conn = self._open_connection()
         self._ran(stmt.writes, event, rowcount)
         return SQLResult(sql, [], (), rowcount)
@@ -251,7 +251,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
                     self._run_outside_transaction(conn, sql)
                 break
             except BaseException as error:
-                self._raise_unless_rerun(error, conn, event, sql)
+                self._raise_unless_rerun(error, event, sql)
                 conn = self._open_connection()
         self._ran(True, event)  # scripts are taken to write (they are schema and data loads)
 
@@ -267,7 +267,7 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         try:
             self._begin(conn)
         except BaseException as error:
-            self._raise_unless_rerun(error, conn, None, "BEGIN")
+            self._raise_unless_rerun(error, None, "BEGIN")
             self.begin()
             return
         self._fresh = False
@@ -296,21 +296,18 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
     # -- failures and lost connections ---------------------------------------------------------
 
     def _raise_unless_rerun(
-        self,
-        error: BaseException,
-        conn: _ConnT,
-        event: StatementEvent | None,
-        sql: str,
-        stmt: PreparedStatement | None = None,
+        self, error: BaseException, event: StatementEvent | None, stmt: PreparedStatement | str
     ) -> None:
-        """After running ``sql`` raised ``error``: return when the statement is to be rerun on
-        the fresh connection :meth:`_reconnected` borrowed; otherwise raise the error to show
-        (a driver error translated), reported to the statement's observers."""
+        """After running ``stmt`` (a prepared statement, or a script's or ``BEGIN``'s text)
+        raised ``error``: return when the statement is to be rerun on the fresh connection
+        :meth:`_reconnected` borrowed; otherwise raise the error to show (a driver error
+        translated), reported to the statement's observers."""
         if not isinstance(error, self.driver_errors):
             raise_failure(event, error, stmt)
-        if self._fresh and self._reconnected(error, conn):
+        conn = self._connection
+        if self._fresh and conn is not None and self._reconnected(error, conn):
             return
-        raise report_failure(event, self._failed(error, sql), error) from error
+        raise report_failure(event, self._failed(error, source_of(stmt)), error) from error
 
     def _reconnected(self, error: BaseException, conn: _ConnT) -> bool:
         """After the session's first statement failed: if ``conn`` turned out dead, discard it
@@ -373,11 +370,8 @@ class SyncDriver(SessionBase[_ConnT], SyncSession):
         """The sqlspec error for a driver error while running ``sql``, naming the database and
         the statement: a clear one when the connection died. After a statement timeout the
         transaction is rolled back first, so the session (and its connection) can go on."""
+        translated = self._error_for(self.config, error, sql, committing)
         conn = self._connection
-        if conn is not None and self._is_disconnect(error, conn):
-            lost = lost_connection_error(self.config, error, committing=committing)
-            return with_context(lost, self.config, sql)
-        translated = with_context(self._translate(error), self.config, sql)
         if conn is not None and isinstance(translated, StatementTimeoutError):
             with contextlib.suppress(*self.driver_errors):
                 self._rollback(conn)

@@ -461,14 +461,13 @@ def _prepare(sql: str, style: ParamStyle, dialect: Dialect = Dialect.POSTGRES) -
         expected = len(order)
         final = tuple(order)
 
-    identity = not named and final == tuple(range(expected))
     return PreparedStatement(
         sql=rewritten,
         source=sql,
         order=final,
         named=named,
         expected=expected,
-        identity=identity,
+        identity=not named and final == tuple(range(expected)),
     )
 
 
