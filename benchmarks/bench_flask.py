@@ -7,11 +7,14 @@ Two Flask apps with the same routes, the same SQL and the same table (``users``,
   first use; PostgreSQL: a ``psycopg_pool.ConnectionPool``, ``getconn()`` onto ``g`` at first use
   and ``putconn()`` at teardown. Rows are built as dicts by hand; ``after_request`` commits when
   200 <= status < 300 and rolls back otherwise.
+* "raw_tx" (scenario S1T only): the same hand-written code, but each request reads inside a
+  transaction opened at first use (``BEGIN``), the guarantee sqlspec's session gives (one snapshot
+  for all of a request's reads): the like-for-like baseline for S1.
 * "ours": ``SQLSpecPlugin`` with ``SqliteConfig`` / ``PsycopgConfig`` in commit mode
   ``autocommit``; the views call ``plugin.get_session().execute(...)``.
 
 Scenarios: (S1) GET one row by key on SQLite, (S2) POST one insert on SQLite (commit on 201),
-(S3) a route that never touches the database, (S4) S1 on PostgreSQL.
+(S3) a route that never touches the database, (S4) S1 on PostgreSQL; (S1T) S1 against "raw_tx".
 
 Modes: Flask's test client, both apps in this process (always); with ``--gunicorn`` also each
 app under its own gunicorn (``-k sync`` by default, ``--worker-class gthread`` optional), driven
@@ -78,12 +81,14 @@ SQLITE_PRAGMAS = {"foreign_keys": "on", "journal_mode": "wal", "synchronous": "n
 
 
 def make_app(side: str, db: dict[str, Any]) -> Flask:
-    """The "raw" or "ours" app over the database described by ``db``."""
-    return make_raw_app(db) if side == "raw" else make_ours_app(db)
+    """The "raw", "raw_tx" or "ours" app over the database described by ``db``."""
+    if side == "ours":
+        return make_ours_app(db)
+    return make_raw_app(db, transaction=side == "raw_tx")
 
 
-def make_raw_app(db: dict[str, Any]) -> Flask:
-    app = Flask("bench_raw")
+def make_raw_app(db: dict[str, Any], transaction: bool = False) -> Flask:
+    app = Flask("bench_raw_tx" if transaction else "bench_raw")
     get_sql, insert_sql = SQL[db["kind"]]["get"], SQL[db["kind"]]["insert"]
     release: Callable[[Any], None] | None = None
 
@@ -99,6 +104,8 @@ def make_raw_app(db: dict[str, Any]) -> Flask:
                     conn = local.conn = sqlite3.connect(path)
                     for name, value in SQLITE_PRAGMAS.items():
                         conn.execute(f"PRAGMA {name} = {value}")
+                if transaction:
+                    conn.execute("BEGIN")
                 g.db = conn
             return conn
 
@@ -224,6 +231,7 @@ class Scenario:
     backend: str  # "sqlite" | "postgres"
     route: str  # "get" | "post" | "ping"
     target: float  # minimum throughput ratio ours/raw
+    raw_side: str = "raw"  # the hand-written app compared with
 
 
 SCENARIOS = (
@@ -231,6 +239,7 @@ SCENARIOS = (
     Scenario("S2", "POST one insert (commit on 201), SQLite", "sqlite", "post", 0.93),
     Scenario("S3", "route without database", "sqlite", "ping", 0.97),
     Scenario("S4", "GET one row by key, PostgreSQL", "postgres", "get", 0.95),
+    Scenario("S1T", "S1 vs raw reading in a transaction", "sqlite", "get", 0.93, "raw_tx"),
 )
 EXPECTED_STATUS = {"get": 200, "post": 201, "ping": 200}
 
@@ -456,10 +465,12 @@ def run_test_client(
     db: dict[str, Any], scenarios: Sequence[Scenario], sizes: Sizes
 ) -> list[Result]:
     db = {**db, "pool_size": 2}
-    raw, ours = make_raw_app(db), make_ours_app(db)
+    raws = {side: make_app(side, db) for side in sorted({s.raw_side for s in scenarios})}
+    ours = make_ours_app(db)
     results: list[Result] = []
     try:
-        check_same_answers(raw, ours)
+        for raw in raws.values():
+            check_same_answers(raw, ours)
         for scenario in scenarios:
             print(f"[test client] {scenario.key} {scenario.title} ...", flush=True)
             block = sizes.requests // sizes.blocks
@@ -467,12 +478,12 @@ def run_test_client(
                 sizes.rounds,
                 sizes.blocks,
                 block,
-                test_client_batch(raw, scenario.route, block),
+                test_client_batch(raws[scenario.raw_side], scenario.route, block),
                 test_client_batch(ours, scenario.route, block),
             )
             results.append(Result(scenario, "test client", rates))
     finally:
-        for app in (raw, ours):
+        for app in (*raws.values(), ours):
             app.extensions["bench_close"]() if "bench_close" in app.extensions else None
     return results
 
@@ -733,9 +744,8 @@ def run_gunicorn(
     connections: int,
 ) -> list[Result]:
     db = {**db, "pool_size": threads if worker_class == "gthread" else 1}
-    servers = {
-        side: GunicornServer(side, db, worker_class, workers, threads) for side in ("raw", "ours")
-    }
+    sides = [*sorted({s.raw_side for s in scenarios}), "ours"]
+    servers = {side: GunicornServer(side, db, worker_class, workers, threads) for side in sides}
     results: list[Result] = []
     try:
         for server in servers.values():
@@ -743,17 +753,17 @@ def run_gunicorn(
         for scenario in scenarios:
             print(f"[gunicorn] {scenario.key} {scenario.title} ...", flush=True)
             # warm-up: imports, pools, statement caches of every worker
-            for side, server in servers.items():
-                drive(server, scenario.route, QUICK, connections, f"warm-{side}")
+            for side in (scenario.raw_side, "ours"):
+                drive(servers[side], scenario.route, QUICK, connections, f"warm-{side}")
             rates = Rates()
             for round_no in range(sizes.gunicorn_rounds):
-                sides = [
-                    ("raw", rates.raw, rates.raw_cpu),
+                order = [
+                    (scenario.raw_side, rates.raw, rates.raw_cpu),
                     ("ours", rates.ours, rates.ours_cpu),
                 ]
                 if round_no % 2:
-                    sides.reverse()
-                for side, values, cpu_values in sides:
+                    order.reverse()
+                for side, values, cpu_values in order:
                     rate, cpu = drive(servers[side], scenario.route, sizes, connections, side)
                     values.append(rate)
                     cpu_values.append(cpu)
