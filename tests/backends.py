@@ -78,6 +78,12 @@ class BackendInfo:
     #: The most parameters one statement may have (``None``: no limit; SQLite: see
     #: :attr:`parameter_limit`).
     max_parameters: int | None = 65535
+    #: Whether parameter values travel apart from the SQL (asyncmy interpolates them into the
+    #: statement text on the client, so the server's placeholder limit never applies).
+    binds_on_server: bool = True
+    #: Whether the driver would send an object it has no conversion for as ``str(value)``
+    #: (asyncmy): the adapter refuses such values itself, with no driver error to chain.
+    stringifies_unknown_values: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -209,6 +215,8 @@ _ALL = (
         "FORMAT",
         update_returning=False,
         transactional_ddl=False,
+        binds_on_server=False,
+        stringifies_unknown_values=True,
     ),
 )
 #: Every backend by name.
