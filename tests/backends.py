@@ -24,15 +24,16 @@ A new adapter is added here, in :data:`BACKENDS` and :meth:`Database.pool_config
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import itertools
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import asyncmy
 import asyncmy.errors
@@ -49,6 +50,8 @@ from sqlspec.adapters.duckdb import DuckDBConfig
 from sqlspec.adapters.psycopg import PsycopgAsyncConfig, PsycopgConfig
 from sqlspec.adapters.sqlite import SqliteConfig
 from tests.servers import MariaDBServer, PostgresServer
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,15 @@ class BackendInfo:
     many_rowcount: bool = True
     #: Whether DDL is rolled back with the transaction it ran in.
     transactional_ddl: bool = True
+    #: The most parameters one statement may have (``None``: no limit; SQLite: see
+    #: :attr:`parameter_limit`).
+    max_parameters: int | None = 65535
+    #: Whether parameter values travel apart from the SQL (asyncmy interpolates them into the
+    #: statement text on the client, so the server's placeholder limit never applies).
+    binds_on_server: bool = True
+    #: Whether the driver would send an object it has no conversion for as ``str(value)``
+    #: (asyncmy): the adapter refuses such values itself, with no driver error to chain.
+    stringifies_unknown_values: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -133,6 +145,44 @@ class BackendInfo:
             return "SELECT SLEEP(5)"
         return "SELECT pg_sleep(5)"
 
+    def sleep(self, seconds: float) -> str | None:
+        """A statement that waits ``seconds`` on the server (``None``: the SQL has no sleep)."""
+        if self.is_postgres:
+            return f"SELECT pg_sleep({seconds})"
+        if self.is_mysql:
+            return f"SELECT SLEEP({seconds})"
+        return None
+
+    @property
+    def parameter_limit(self) -> int | None:
+        """The most parameters one statement may have (``None``: no limit)."""
+        if self.family == "sqlite":
+            probe = sqlite3.connect(":memory:")
+            try:
+                return int(probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+            finally:
+                probe.close()
+        return self.max_parameters
+
+    @property
+    def detects_deadlocks(self) -> bool:
+        """Whether two transactions can wait on each other's row locks until the database
+        rolls one back (SQLite locks the whole database, DuckDB fails the second writer)."""
+        return self.family in ("postgres", "mysql")
+
+    @property
+    def stale_read_statements(self) -> tuple[str, ...]:
+        """Statements that make a session's transaction refuse a write based on a read that a
+        concurrent commit made stale (DuckDB always does; SQLite does in WAL mode)."""
+        if self.is_postgres:
+            return ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",)
+        if self.is_mysql:
+            return (
+                "SET SESSION innodb_snapshot_isolation = ON",
+                "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            )
+        return ()
+
     def param(self, test_id: str | None = None) -> Any:
         """This backend as a ``pytest.param`` (value: its name) with its server mark."""
         return pytest.param(self.name, id=test_id or self.name, marks=self.marks)
@@ -140,7 +190,7 @@ class BackendInfo:
 
 _ALL = (
     BackendInfo("sqlite", SqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),
-    BackendInfo("duckdb", DuckDBConfig, None, "duckdb", duckdb.Error, "QMARK"),
+    BackendInfo("duckdb", DuckDBConfig, None, "duckdb", duckdb.Error, "QMARK", max_parameters=None),
     BackendInfo("psycopg", PsycopgConfig, "postgres", "postgres", psycopg.Error, "FORMAT"),
     BackendInfo(
         "psycopg_async", PsycopgAsyncConfig, "postgres", "postgres", psycopg.Error, "FORMAT"
@@ -153,6 +203,7 @@ _ALL = (
         asyncpg.PostgresError,
         "NUMERIC",
         many_rowcount=False,
+        max_parameters=32767,
     ),
     BackendInfo("aiosqlite", AiosqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),
     BackendInfo(
@@ -164,6 +215,8 @@ _ALL = (
         "FORMAT",
         update_returning=False,
         transactional_ddl=False,
+        binds_on_server=False,
+        stringifies_unknown_values=True,
     ),
 )
 #: Every backend by name.
@@ -372,12 +425,22 @@ class NativeSession:
 
     Unlike the portal facade this goes through the async API itself (``async with``, ``await
     session.commit()``), so a contract test written once covers both ways of using an async
-    adapter.
+    adapter. From the test's thread the loop is run until the call completes; from a worker
+    thread of :meth:`Matrix.in_threads` (while the loop runs) the call is submitted to it.
     """
 
     def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
         self._target = target
         self._loop = loop
+
+    def _run(self, awaitable: Any) -> Any:
+        if not self._loop.is_running():
+            return self._loop.run_until_complete(awaitable)
+
+        async def wait() -> Any:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(wait(), self._loop).result()
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
@@ -389,17 +452,17 @@ class NativeSession:
         def call(*args: Any, **kwargs: Any) -> Any:
             result = value(*args, **kwargs)
             if inspect.isawaitable(result):
-                return self._loop.run_until_complete(result)
+                return self._run(result)
             return result
 
         return call
 
     def __enter__(self) -> NativeSession:
-        self._loop.run_until_complete(self._target.__aenter__())
+        self._run(self._target.__aenter__())
         return self
 
     def __exit__(self, *exc_info: Any) -> Any:
-        return self._loop.run_until_complete(self._target.__aexit__(*exc_info))
+        return self._run(self._target.__aexit__(*exc_info))
 
 
 #: How a contract test reaches each backend: the sync ones directly, the async ones through the
@@ -433,8 +496,10 @@ class Matrix:
     def info(self) -> BackendInfo:
         return self.database.info
 
-    def config(self, **settings: Any) -> Any:
-        return self.spec.add_config(self.database.config(settings))
+    def config(self, *, driver_features: dict[str, Any] | None = None, **settings: Any) -> Any:
+        """A registered config of this backend with pool ``settings`` (and ``driver_features``)."""
+        options = {} if driver_features is None else {"driver_features": driver_features}
+        return self.spec.add_config(self.database.config(settings, **options))
 
     def open(self, config: Any) -> Any:
         """A session with the sync API (not yet entered: use it in a ``with`` block)."""
@@ -442,6 +507,38 @@ class Matrix:
             assert self.loop is not None
             return NativeSession(config.provide_session(), self.loop)
         return config.provide_sync_session()
+
+    def in_threads(self, *work: Callable[[], Any], timeout: float = 30) -> list[Any]:
+        """Run each function in a thread of its own, all at once; what each returned or raised.
+
+        In the native mode the test's loop runs meanwhile, so the sessions the functions open
+        (with :meth:`open`) all run on it, as concurrent tasks of one async application would.
+        """
+
+        async def on_the_loop() -> list[Any]:
+            calls = (asyncio.to_thread(function) for function in work)
+            return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout)
+
+        if self.mode == "native":
+            assert self.loop is not None
+            return self.loop.run_until_complete(on_the_loop())
+        with concurrent.futures.ThreadPoolExecutor(len(work)) as pool:
+            futures = [pool.submit(function) for function in work]
+            return [future.exception(timeout) or future.result() for future in futures]
+
+    def unit_of_work(self, decorator: Callable[[Any], Any], work: Callable[[], T]) -> T:
+        """Call ``work`` decorated with ``decorator`` (e.g. ``retry_on_conflict(...)``) the way
+        this mode's application would: the sync function itself, or in the native mode an
+        ``async def`` awaiting it (its sessions run on the test's loop, see :meth:`in_threads`).
+        """
+        if self.mode != "native":
+            return cast("T", decorator(work)())
+        assert self.loop is not None
+
+        async def unit() -> T:
+            return await asyncio.to_thread(work)
+
+        return cast("T", self.loop.run_until_complete(decorator(unit)()))
 
     def count(self, config: Any, table: str) -> int:
         """Rows of ``table`` seen from a new session (committed data only)."""

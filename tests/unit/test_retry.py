@@ -1,6 +1,6 @@
 """``sqlspec.retry_on_conflict``: which errors are retried, how often, how long it waits, and the
 arguments it refuses. The conflicts here are raised by the decorated functions themselves (a
-deterministic source); tests/integration/test_conflicts.py retries real ones."""
+deterministic source); tests/contract/test_conflicts.py retries real ones."""
 
 from __future__ import annotations
 

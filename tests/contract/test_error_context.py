@@ -1,6 +1,8 @@
-"""Driver errors say where they happened: the database (a file as its absolute path, a server's
-host and database) and the statement (shortened, never its parameter values); a relative
-SQLite/DuckDB path is resolved when the config is made, not at each connect."""
+"""Driver errors say where they happened, on every backend reached every way
+(``tests.backends.matrix``): the database (a file as its absolute path, a server's host and
+database, never its password) and the statement (shortened, never its parameter values), the
+driver's error still chained; a relative SQLite/DuckDB/aiosqlite path is resolved when the
+config is made, not at each connect."""
 
 from __future__ import annotations
 
@@ -11,61 +13,75 @@ from typing import Any
 import pytest
 
 from sqlspec import SQLSpec
-from sqlspec.adapters.duckdb import DuckDBConfig
-from sqlspec.adapters.sqlite import SqliteConfig
-from sqlspec.config import SyncDatabaseConfig
 from sqlspec.exceptions import ProgrammingError, UniqueViolationError
-from tests.integration.conftest import Dialect, only
+from tests.backends import BACKENDS, Matrix, params
+from tests.servers import PostgresServer
 
 SECRET = "secret-parameter-value"
+#: The backends whose database is a local file.
+FILE_BACKENDS = tuple(name for name, info in BACKENDS.items() if info.server is None)
+SQLITE_BACKENDS = tuple(name for name, info in BACKENDS.items() if info.family == "sqlite")
 
 
 def test_unknown_table_names_the_database_and_the_statement(
-    session: Any, sync_config: SyncDatabaseConfig[Any, Any, Any], dialect: Dialect
+    matrix: Matrix, config: Any, session: Any
 ) -> None:
     sql = "SELECT * FROM no_such_table WHERE name = ?"
     with pytest.raises(ProgrammingError) as info:
         session.execute(sql, SECRET)
     message = str(info.value)
-    assert f"({sync_config.location()}; statement: {sql})" in message
+    assert message.endswith(f" ({config.location()}; statement: {sql})"), message
     assert SECRET not in message
-    assert isinstance(info.value.__cause__, dialect.driver_error)  # still chained
+    assert isinstance(info.value.__cause__, matrix.info.driver_error)  # still chained
     assert str(info.value.__cause__).strip() in message  # and the driver's own words first
+    session.rollback()
+    with pytest.raises(ProgrammingError) as script_info:
+        session.execute_script("SELECT * FROM no_such_table")
+    assert str(script_info.value).endswith(
+        f" ({config.location()}; statement: SELECT * FROM no_such_table)"
+    )
 
 
-@only("sqlite", "duckdb")
 def test_file_databases_are_named_by_absolute_path(
-    session: Any, sync_config: SyncDatabaseConfig[Any, Any, Any], tmp_path: Path
+    matrix: Matrix, config: Any, session: Any
 ) -> None:
+    if matrix.info.server is not None:
+        pytest.skip(f"{matrix.info.name}: a server database has no file path")
     with pytest.raises(ProgrammingError) as info:
         session.execute("SELECT * FROM no_such_table")
-    suffix = "test.sqlite" if isinstance(sync_config, SqliteConfig) else "test.duckdb"
-    expected = f"{type(sync_config).__name__} database={str(tmp_path / suffix)!r}; statement:"
+    suffix = "test.duckdb" if matrix.info.family == "duckdb" else "test.sqlite"
+    path = str(matrix.database.tmp_path / suffix)
+    expected = f"{type(config).__name__} database={path!r}; statement:"
     assert expected in str(info.value)
 
 
-@only("postgres")
 def test_server_databases_are_named_without_the_password(
-    session: Any, sync_config: SyncDatabaseConfig[Any, Any, Any]
+    matrix: Matrix, config: Any, session: Any
 ) -> None:
+    server = matrix.database.postgres or matrix.database.mariadb
+    if server is None:
+        pytest.skip(f"{matrix.info.name}: a file database has no server")
     with pytest.raises(ProgrammingError) as info:
         session.execute("SELECT * FROM no_such_table")
     message = str(info.value)
-    assert "host=" in message
-    assert "dbname=" in message
+    database = server.dbname if isinstance(server, PostgresServer) else server.database
+    assert server.host in message
+    assert str(server.port) in message
+    assert database in message
+    if "conninfo" in config.pool_config:
+        assert "host=" in message
+        assert "dbname=" in message
     assert "password=" not in message.replace("password=***", "")
 
 
-def test_constraint_errors_and_scripts_say_where_too(
-    session: Any, sync_config: SyncDatabaseConfig[Any, Any, Any]
-) -> None:
+def test_constraint_errors_and_scripts_say_where_too(config: Any, session: Any) -> None:
     session.execute("CREATE TABLE uniq (code VARCHAR(10) UNIQUE)")
     insert = "INSERT INTO uniq (code) VALUES (?)"
     session.execute(insert, "A")
     with pytest.raises(UniqueViolationError) as info:
         session.execute(insert, "A")
     # What sqlspec adds is exactly this (the database's own text before it may quote values).
-    assert str(info.value).endswith(f" ({sync_config.location()}; statement: {insert})")
+    assert str(info.value).endswith(f" ({config.location()}; statement: {insert})")
     session.rollback()
     with pytest.raises(ProgrammingError) as script_info:
         session.execute_script("CREATE TABLE fine (x INTEGER); SELECT * FROM no_such_table")
@@ -86,12 +102,11 @@ def test_long_statements_are_shortened_and_whitespace_folded(session: Any) -> No
     assert len(statement) <= 201
 
 
-@pytest.mark.parametrize("config_class", [SqliteConfig, DuckDBConfig])
+@pytest.mark.parametrize("name", params(*FILE_BACKENDS))
 def test_relative_paths_are_resolved_when_the_config_is_made(
-    config_class: type[SqliteConfig] | type[DuckDBConfig],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    config_class = BACKENDS[name].config_class
     home = tmp_path / "app"
     elsewhere = tmp_path / "elsewhere"
     home.mkdir()
@@ -104,7 +119,7 @@ def test_relative_paths_are_resolved_when_the_config_is_made(
     assert f"database={str(home / 'data.db')!r}" in config.describe()
     monkeypatch.chdir(elsewhere)  # e.g. a server that changes directory after start-up
     try:
-        with spec.provide_session(config) as db:
+        with spec.provide_sync_session(config) as db:
             db.execute("CREATE TABLE t (x INTEGER)")
             db.commit()
     finally:
@@ -113,29 +128,33 @@ def test_relative_paths_are_resolved_when_the_config_is_made(
     assert os.listdir(elsewhere) == []
 
 
+#: Databases that are not file paths, by family: kept as given.
+NOT_PATHS = {"sqlite": (":memory:", ""), "duckdb": (":memory:", ":memory:named")}
+
+
 @pytest.mark.parametrize(
-    ("config_class", "database"),
+    ("name", "database"),
     [
-        (SqliteConfig, ":memory:"),
-        (SqliteConfig, ""),
-        (DuckDBConfig, ":memory:"),
-        (DuckDBConfig, ":memory:named"),
+        pytest.param(name, database, id=f"{name}-{database}")
+        for name in FILE_BACKENDS
+        for database in NOT_PATHS[BACKENDS[name].family]
     ],
 )
-def test_memory_databases_and_uris_are_kept_as_given(
-    config_class: type[SqliteConfig] | type[DuckDBConfig], database: str
-) -> None:
-    config = config_class(pool_config={"database": database})
+def test_memory_databases_and_uris_are_kept_as_given(name: str, database: str) -> None:
+    config = BACKENDS[name].config_class(pool_config={"database": database})
     assert config.database_path == database
 
 
-def test_sqlite_uris_are_kept_as_given(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", params(*SQLITE_BACKENDS))
+def test_sqlite_uris_are_kept_as_given(name: str, tmp_path: Path) -> None:
     uri = f"file:{tmp_path / 'u.db'}?mode=rwc"
     spec = SQLSpec()
-    config = spec.add_config(SqliteConfig(pool_config={"database": uri, "uri": True}))
+    config = spec.add_config(
+        BACKENDS[name].config_class(pool_config={"database": uri, "uri": True})
+    )
     assert config.database_path == uri
     try:
-        with spec.provide_session(config) as db:
+        with spec.provide_sync_session(config) as db:
             assert db.select_value("SELECT 1") == 1
     finally:
         spec.close_all_pools()

@@ -1,17 +1,18 @@
 """Values a driver cannot bind, and statements with more parameters than the database accepts,
-on the sync adapters: DataError naming the parameter and its type; ParameterError saying the
-limit. Nothing is stored."""
+on every backend reached every way (``tests.backends.matrix``): a DataError naming the parameter
+and its type, nothing stored (asyncmy, which would store ``str(value)``, is refused before
+anything is sent), the session going on; a ParameterError saying the limit. Backend-specific
+refusals stay in ``tests/async_/test_bad_values.py``."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
 
 from sqlspec import StatementConfig
 from sqlspec.exceptions import DataError, ParameterError
-from tests.integration.conftest import Dialect, MakeConfig, only
+from tests.backends import BackendInfo, Matrix
 
 BAD_VALUES = [
     pytest.param(object(), "object", id="object"),
@@ -22,20 +23,23 @@ BAD_VALUES = [
 
 @pytest.fixture
 def table(session: Any) -> Any:
-    session.execute("CREATE TABLE t (a VARCHAR(20), b VARCHAR(20))")
+    session.execute("CREATE TABLE t (a VARCHAR(60), b VARCHAR(60))")
     session.commit()
     return session
 
 
 @pytest.mark.parametrize(("value", "type_name"), BAD_VALUES)
 def test_unbindable_positional_value_names_its_position_and_type(
-    table: Any, dialect: Dialect, value: Any, type_name: str
+    matrix: Matrix, table: Any, value: Any, type_name: str
 ) -> None:
     with pytest.raises(DataError) as error:
         table.execute("INSERT INTO t (a, b) VALUES (?, ?)", ("fine", value))
     message = str(error.value)
     assert f"parameter 2 ({type_name})" in message, message
-    assert error.value.__cause__ is not None  # the driver's own refusal
+    if matrix.info.stringifies_unknown_values and type_name != "str":
+        assert error.value.__cause__ is None  # refused before anything was sent
+    else:
+        assert error.value.__cause__ is not None  # the driver's own refusal
     assert table.select_value("SELECT count(*) FROM t") == 0
 
 
@@ -62,15 +66,15 @@ def test_session_goes_on_after_a_bad_value(table: Any) -> None:
     assert table.select("SELECT a FROM t") == [{"a": "ok"}]
 
 
-def _limit(dialect: Dialect) -> int:
-    if dialect.is_sqlite:
-        return sqlite3.connect(":memory:").getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return 65535
+def _limit(info: BackendInfo) -> int:
+    limit = info.parameter_limit
+    if limit is None:
+        pytest.skip(f"{info.name}: the database accepts any number of parameters")
+    return limit
 
 
-@only("sqlite", "postgres")
-def test_too_many_parameters_says_the_limit(session: Any, dialect: Dialect) -> None:
-    limit = _limit(dialect)
+def test_too_many_parameters_says_the_limit(matrix: Matrix, session: Any) -> None:
+    limit = _limit(matrix.info)
     sql = "SELECT 1 WHERE 1 IN (" + ", ".join(["?"] * (limit + 1)) + ")"
     with pytest.raises(ParameterError, match=f"at most {limit:,}"):
         session.execute(sql, [1] * (limit + 1))
@@ -82,12 +86,21 @@ def test_too_many_parameters_says_the_limit(session: Any, dialect: Dialect) -> N
     )
 
 
-@only("sqlite", "postgres")
-def test_too_many_parameters_unrewritten_is_a_parameter_error(
-    spec: Any, make_config: MakeConfig, dialect: Dialect
-) -> None:
-    config = make_config(statement_config=StatementConfig(rewrite_parameters=False))
-    marker = "?" if dialect.is_sqlite else "%s"
-    count = _limit(dialect) + 1
-    with spec.provide_session(config) as session, pytest.raises(ParameterError):
-        session.execute("SELECT 1 WHERE 1 IN (" + ", ".join([marker] * count) + ")", [1] * count)
+def _native_markers(info: BackendInfo, count: int) -> list[str]:
+    """``count`` placeholders in the driver's own style."""
+    if info.placeholder == "NUMERIC":
+        return [f"${number}" for number in range(1, count + 1)]
+    return ["%s" if info.placeholder == "FORMAT" else "?"] * count
+
+
+def test_too_many_parameters_unrewritten_is_a_parameter_error(matrix: Matrix) -> None:
+    """Without the rewrite, the driver's or the database's own refusal is translated."""
+    if not matrix.info.binds_on_server:
+        pytest.skip(f"{matrix.info.name}: values are put into the SQL text, not bound")
+    count = _limit(matrix.info) + 1
+    config = matrix.spec.add_config(
+        matrix.database.config(statement_config=StatementConfig(rewrite_parameters=False))
+    )
+    sql = "SELECT 1 WHERE 1 IN (" + ", ".join(_native_markers(matrix.info, count)) + ")"
+    with matrix.open(config) as session, pytest.raises(ParameterError):
+        session.execute(sql, [1] * count)
