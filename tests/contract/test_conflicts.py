@@ -60,6 +60,19 @@ def bump_elsewhere(matrix: Matrix, config: Any) -> None:
         other.commit()
 
 
+def update_after_read(matrix: Matrix, config: Any, *, bump: bool, add: int) -> int:
+    """One unit of work: read the counter, let another session commit a change first when
+    ``bump``, then write the value read plus ``add`` and commit; returns the value read."""
+    with matrix.open(config) as db:
+        snapshot(db, matrix.info)
+        seen = int(db.select_value("SELECT n FROM counter WHERE id = 1"))
+        if bump:
+            bump_elsewhere(matrix, config)  # a concurrent commit after our read
+        db.execute("UPDATE counter SET n = ? WHERE id = 1", seen + add)
+        db.commit()
+        return seen
+
+
 def value(matrix: Matrix, config: Any) -> int:
     with matrix.open(config) as db:
         return int(db.select_value("SELECT n FROM counter WHERE id = 1"))
@@ -118,14 +131,7 @@ def test_conflict_is_retried_to_success(matrix: Matrix, counter: Any) -> None:
     def add_ten() -> int:
         nonlocal attempts
         attempts += 1
-        with matrix.open(counter) as db:
-            snapshot(db, matrix.info)
-            seen = int(db.select_value("SELECT n FROM counter WHERE id = 1"))
-            if attempts == 1:
-                bump_elsewhere(matrix, counter)  # a concurrent commit after our read
-            db.execute("UPDATE counter SET n = ? WHERE id = 1", seen + 10)
-            db.commit()
-            return seen
+        return update_after_read(matrix, counter, bump=attempts == 1, add=10)
 
     assert matrix.unit_of_work(retry_on_conflict(attempts=3, base_delay=0.001), add_ten) == 1
     assert attempts == 2  # the second attempt read the other commit
@@ -138,12 +144,7 @@ def test_exhausted_attempts_reraise_the_last_real_conflict(matrix: Matrix, count
     def always_stale() -> None:
         nonlocal attempts
         attempts += 1
-        with matrix.open(counter) as db:
-            snapshot(db, matrix.info)
-            db.select_value("SELECT n FROM counter WHERE id = 1")
-            bump_elsewhere(matrix, counter)
-            db.execute("UPDATE counter SET n = 0 WHERE id = 1")
-            db.commit()
+        update_after_read(matrix, counter, bump=True, add=-1)
 
     with pytest.raises(SerializationError):
         matrix.unit_of_work(retry_on_conflict(attempts=2, base_delay=0.001), always_stale)
