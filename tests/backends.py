@@ -29,6 +29,7 @@ import contextlib
 import inspect
 import itertools
 import os
+import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from sqlspec.adapters.asyncpg import AsyncpgConfig
 from sqlspec.adapters.duckdb import DuckDBConfig
 from sqlspec.adapters.psycopg import PsycopgAsyncConfig, PsycopgConfig
 from sqlspec.adapters.sqlite import SqliteConfig
+from sqlspec.portal import get_portal
 from tests.servers import MariaDBServer, PostgresServer
 
 T = TypeVar("T")
@@ -84,6 +86,12 @@ class BackendInfo:
     #: Whether the driver would send an object it has no conversion for as ``str(value)``
     #: (asyncmy): the adapter refuses such values itself, with no driver error to chain.
     stringifies_unknown_values: bool = False
+    #: The pool setting for how long a borrower waits for a connection (psycopg_pool's own name).
+    acquire_timeout_key: str = "acquire_timeout"
+    #: Whether closing the pool lets a session that holds a connection finish its work. Not on
+    #: asyncpg (a package bug): its pool's ``close()`` waits for the borrowed connection (up to
+    #: the 10 s sqlspec allows), then terminates it under the session.
+    close_spares_borrowed: bool = True
 
     @property
     def is_async(self) -> bool:
@@ -191,9 +199,23 @@ class BackendInfo:
 _ALL = (
     BackendInfo("sqlite", SqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),
     BackendInfo("duckdb", DuckDBConfig, None, "duckdb", duckdb.Error, "QMARK", max_parameters=None),
-    BackendInfo("psycopg", PsycopgConfig, "postgres", "postgres", psycopg.Error, "FORMAT"),
     BackendInfo(
-        "psycopg_async", PsycopgAsyncConfig, "postgres", "postgres", psycopg.Error, "FORMAT"
+        "psycopg",
+        PsycopgConfig,
+        "postgres",
+        "postgres",
+        psycopg.Error,
+        "FORMAT",
+        acquire_timeout_key="timeout",
+    ),
+    BackendInfo(
+        "psycopg_async",
+        PsycopgAsyncConfig,
+        "postgres",
+        "postgres",
+        psycopg.Error,
+        "FORMAT",
+        acquire_timeout_key="timeout",
     ),
     BackendInfo(
         "asyncpg",
@@ -204,6 +226,7 @@ _ALL = (
         "NUMERIC",
         many_rowcount=False,
         max_parameters=32767,
+        close_spares_borrowed=False,
     ),
     BackendInfo("aiosqlite", AiosqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),
     BackendInfo(
@@ -288,6 +311,30 @@ class Database:
     def config(self, pool: dict[str, Any] | None = None, **options: Any) -> Any:
         """A config of this backend (not registered); ``options`` go to the config class."""
         return self.info.config_class(pool_config=self.pool_config(**(pool or {})), **options)
+
+    def unreachable_pool_config(self) -> dict[str, Any]:
+        """Settings naming a database that cannot be opened: a file in a missing directory, or
+        a server port nothing listens on (connection attempts limited to a second)."""
+        family = self.info.family
+        if family in ("sqlite", "duckdb"):
+            return {"database": str(self.tmp_path / "missing-dir" / f"x.{family}")}
+        port = closed_port()
+        if self.name == "asyncpg":
+            return {"dsn": f"postgresql://nobody@127.0.0.1:{port}/nothing", "timeout": 1}
+        if family == "postgres":
+            return {
+                "conninfo": f"host=127.0.0.1 port={port} user=nobody dbname=nothing",
+                "timeout": 1,
+                "connect_timeout": 1,
+            }
+        return {"host": "127.0.0.1", "port": port, "connect_timeout": 1}
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound for a moment, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def create_pg_schema(server: PostgresServer, prefix: str = "t") -> str:
@@ -539,6 +586,58 @@ class Matrix:
             return await asyncio.to_thread(work)
 
         return cast("T", self.loop.run_until_complete(decorator(unit)()))
+
+    @property
+    def raw_connections(self) -> bool:
+        """Whether the test's code can use a borrowed driver connection (the portal facade has
+        no sync form of an async driver's connection)."""
+        return self.mode != "portal"
+
+    def connection(self, config: Any) -> Any:
+        """``config.provide_connection()`` as a sync context manager (see
+        :attr:`raw_connections`); the connection is the driver's own."""
+        if self.mode != "native":
+            return config.provide_connection()
+        loop = self.loop
+        assert loop is not None
+
+        @contextlib.contextmanager
+        def borrowed() -> Iterator[Any]:
+            manager = config.provide_connection()
+            conn = loop.run_until_complete(manager.__aenter__())
+            try:
+                yield conn
+            finally:
+                loop.run_until_complete(manager.__aexit__(None, None, None))
+
+        return borrowed()
+
+    def create_pool(self, config: Any) -> None:
+        """``config.create_pool()`` on the loop this mode's sessions use."""
+        if self.mode == "sync":
+            config.create_pool()
+        elif self.mode == "native":
+            assert self.loop is not None
+            self.loop.run_until_complete(config.create_pool())
+        else:
+            get_portal().call(config.create_pool(), config.portal_timeout)
+
+    def close_pool(self, config: Any) -> None:
+        """Close ``config``'s pool as this mode's application would."""
+        if self.mode == "native":
+            assert self.loop is not None
+            self.loop.run_until_complete(config.close_pool_async())
+        else:
+            config.close_pool()
+
+    def close_all_pools(self) -> None:
+        """``spec.close_all_pools()`` (``await spec.close_all_pools_async()`` in the native
+        mode), as an application shutting down."""
+        if self.mode == "native":
+            assert self.loop is not None
+            self.loop.run_until_complete(self.spec.close_all_pools_async())
+        else:
+            self.spec.close_all_pools()
 
     def count(self, config: Any, table: str) -> int:
         """Rows of ``table`` seen from a new session (committed data only)."""

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from typing import Any
 
 import pytest
 
-from sqlspec import SQLSpec
 from sqlspec.adapters.aiosqlite import AiosqliteConfig
 from sqlspec.adapters.asyncmy import AsyncmyConfig, split_mysql_script
 from sqlspec.adapters.asyncpg import AsyncpgConfig
 from sqlspec.adapters.psycopg import PsycopgAsyncConfig
 from sqlspec.async_driver import AsyncDriver
 from sqlspec.exceptions import (
-    ConnectionError,
     ImproperConfigurationError,
     ParameterError,
-    PoolTimeoutError,
     SQLSpecError,
 )
 from tests.async_.conftest import Dialect, MakeConfig
@@ -126,42 +122,6 @@ async def test_execute_many(config: Any, dialect: Dialect) -> None:
 # -- pools -----------------------------------------------------------------------------------
 
 
-async def test_pool_exhaustion_times_out_clearly(make_config: MakeConfig) -> None:
-    config = make_config(max_size=1, min_size=1, acquire_timeout=0.3)
-    async with config.provide_session() as holder:
-        assert await holder.select_value("SELECT 1") == 1
-        stats = config.pool_stats()
-        assert (stats.size, stats.in_use, stats.max_size) == (1, 1, 1)
-        start = time.monotonic()
-        with pytest.raises(PoolTimeoutError) as caught:
-            async with config.provide_session():
-                pass
-        assert 0.2 < time.monotonic() - start < 3.0
-        message = str(caught.value)
-        assert "max_size" in message
-    async with config.provide_session() as session:  # freed again
-        assert await session.select_value("SELECT 1") == 1
-    assert config.pool_stats().in_use == 0
-
-
-async def test_waiting_borrower_gets_the_released_connection(make_config: MakeConfig) -> None:
-    config = make_config(max_size=1, min_size=1, acquire_timeout=5)
-
-    async def borrow(delay: float) -> int:
-        async with config.provide_session() as session:
-            await asyncio.sleep(delay)
-            return int(await session.select_value("SELECT 1"))
-
-    assert await asyncio.gather(borrow(0.2), borrow(0), borrow(0)) == [1, 1, 1]
-    assert config.pool_stats().in_use == 0
-
-
-async def test_provide_connection(config: Any) -> None:
-    async with config.provide_connection() as conn:
-        assert conn is not None
-    assert config.pool_stats().in_use == 0
-
-
 async def test_pool_of_another_loop_is_refused(config: Any) -> None:
     with config.provide_sync_session() as db:  # the pool is created on the portal's loop
         assert db.select_value("SELECT 1") == 1
@@ -209,13 +169,6 @@ def test_unknown_keys_name_the_valid_ones(config_class: Any, valid: str) -> None
         config_class(pool_config={}, portal_timeout=0)
 
 
-def test_pool_stats_before_the_pool_exists() -> None:
-    config = AsyncpgConfig(pool_config={"dsn": "postgresql://nowhere/db", "max_size": 3})
-    stats = config.pool_stats()
-    assert (stats.size, stats.in_use, stats.max_size) == (0, 0, 3)
-    config.close_pool()  # no pool: a no-op
-
-
 def test_describe_hides_passwords() -> None:
     config = AsyncpgConfig(pool_config={"dsn": "postgresql://u:secret@h/db"})
     assert "secret" not in repr(config)
@@ -236,36 +189,3 @@ def test_mysql_script_splitting() -> None:
         "# comment; here\n        -- comment; there\n        INSERT INTO t VALUES ('it\\'s;')",
         "DELETE FROM t",
     )
-
-
-async def test_close_all_pools_async(spec: SQLSpec, config: Any) -> None:
-    async with config.provide_session() as session:
-        assert await session.select_value("SELECT 1") == 1
-    assert config.pool_stats().size >= 1
-    await spec.close_all_pools_async()
-    assert config.pool_stats().size == 0
-
-
-@pytest.mark.parametrize(
-    "make",
-    [
-        pytest.param(
-            lambda: AiosqliteConfig(pool_config={"database": "/nonexistent/dir/db.sqlite"}),
-            id="aiosqlite",
-        ),
-        pytest.param(
-            lambda: AsyncpgConfig(pool_config={"dsn": "postgresql://u@127.0.0.1:1/db"}),
-            id="asyncpg",
-        ),
-        pytest.param(
-            lambda: AsyncmyConfig(pool_config={"host": "127.0.0.1", "port": 1}), id="asyncmy"
-        ),
-    ],
-)
-async def test_unreachable_database_is_a_connection_error(make: Any) -> None:
-    config = make()
-    with pytest.raises(ConnectionError) as caught:
-        async with config.provide_session():
-            pass
-    assert caught.value.__cause__ is not None
-    assert config.pool_stats().size == 0

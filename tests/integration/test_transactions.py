@@ -1,4 +1,4 @@
-"""Transactions on the sync adapters only: ``provide_connection`` and SQLite's snapshot reads.
+"""Transactions on the sync adapters only: SQLite's snapshot reads.
 The behaviours every backend shares are in ``tests/contract/test_transactions.py``."""
 
 from __future__ import annotations
@@ -9,15 +9,6 @@ import pytest
 
 from sqlspec import SQLSpec
 from sqlspec.exceptions import SerializationError
-
-
-def test_provide_connection_returns_the_connection(spec: SQLSpec, sync_config: Any) -> None:
-    sync_config.create_pool()
-    assert sync_config.pool_stats().in_use == 0
-    with spec.provide_connection(sync_config) as conn:
-        assert conn is not None
-        assert sync_config.pool_stats().in_use == 1
-    assert sync_config.pool_stats().in_use == 0
 
 
 def test_sqlite_session_reads_one_snapshot_and_refuses_a_stale_write(
