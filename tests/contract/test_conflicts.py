@@ -5,6 +5,7 @@ sessions waiting on each other's row locks a ``DeadlockError``, and a unit of wo
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -84,9 +85,13 @@ def test_stale_snapshot_write_is_a_serialization_error(matrix: Matrix, counter: 
         snapshot(db, info)
         assert db.select_value("SELECT n FROM counter WHERE id = 1") == 0
         bump_elsewhere(matrix, counter)
+        # The session reads one snapshot: the other commit is not seen halfway.
+        assert db.select_value("SELECT n FROM counter WHERE id = 1") == 0
         with pytest.raises(SerializationError) as error:
             db.execute("UPDATE counter SET n = n + 10 WHERE id = 1")
         assert isinstance(error.value, TransactionError)
+        if info.family == "sqlite":
+            assert re.search(r"(?i)locked|busy", str(error.value)), error.value
         assert isinstance(error.value.__cause__, info.driver_error)
         expected = SERIALIZATION_CODES.get(info.family, "TransactionException")
         assert driver_code(error.value.__cause__, info) == expected

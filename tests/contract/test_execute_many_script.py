@@ -62,11 +62,19 @@ def test_execute_many_with_no_rows(table_m: Any) -> None:
     [
         ("INSERT INTO m (a, b) VALUES (?, ?)", (5, "five", "extra")),
         ("INSERT INTO m (a, b) VALUES (?, ?)", (5,)),
+        ("INSERT INTO m (a, b) VALUES (?, ?)", ()),
         ("INSERT INTO m (a, b) VALUES (?, ?)", {"a": 5, "b": "five"}),
         ("INSERT INTO m (a, b) VALUES (:a, :b)", {"a": 5}),
         ("INSERT INTO m (a, b) VALUES (:a, :b)", (5, "five")),
     ],
-    ids=["too-long", "too-short", "mapping-for-positional", "missing-key", "sequence-for-named"],
+    ids=[
+        "too-long",
+        "too-short",
+        "empty",
+        "mapping-for-positional",
+        "missing-key",
+        "sequence-for-named",
+    ],
 )
 def test_execute_many_bad_row_is_named_and_nothing_is_inserted(
     table_m: Any, sql: str, bad_row: Any
@@ -82,6 +90,20 @@ def test_execute_many_bad_row_is_named_and_nothing_is_inserted(
         table_m.execute_many(sql, rows)
     assert error.value.__cause__ is None
     assert table_m.select_value("SELECT count(*) FROM m") == 0
+
+
+def test_execute_many_is_undone_by_rollback(matrix: Matrix, config: Any) -> None:
+    with matrix.open(config) as session:
+        session.execute("CREATE TABLE m (a INTEGER, b VARCHAR(20))")
+        session.commit()
+        result = session.execute_many(
+            "INSERT INTO m (a, b) VALUES (:a, :b)", [{"a": n, "b": f"{n}@x"} for n in range(5)]
+        )
+        assert result.rows_affected == (5 if matrix.info.many_rowcount else -1)
+        assert session.select_value("SELECT count(*) FROM m") == 5
+        session.rollback()
+        assert session.select_value("SELECT count(*) FROM m") == 0
+    assert matrix.count(config, "m") == 0
 
 
 def test_execute_many_refuses_a_single_row(table_m: Any) -> None:

@@ -166,6 +166,12 @@ def test_percent_literal_in_execute_many(table_p: Any, matrix: Matrix) -> None:
     assert table_p.select_value("SELECT b FROM p WHERE a = 2 AND b LIKE '100%'") == "100% y"
 
 
+def test_percent_literals_survive(session: Any) -> None:
+    assert session.select_value("SELECT '100%'") == "100%"
+    row = session.select_one("SELECT 'a%%b' AS v, ? AS w", "%")
+    assert row == {"v": "a%%b", "w": "%"}
+
+
 def test_modulo_operator(traps: Any) -> None:
     assert traps.select_value("SELECT a % 4 FROM p WHERE a = ?", 7) == 3
     assert traps.select_value("SELECT a%2 AS m FROM p WHERE a = :a", a=7) == 1
@@ -180,6 +186,14 @@ def _assert_refused(session: Any, error: pytest.ExceptionInfo[ParameterError]) -
     # The session is still usable (on PostgreSQL a failed statement would abort the
     # transaction) and the INSERT left no row.
     assert session.select_value("SELECT count(*) FROM p") == 0
+
+
+def test_refused_parameters_send_nothing(session: Any) -> None:
+    with pytest.raises(ParameterError, match="expects 2 positional parameters, got 1"):
+        session.execute("SELECT ?, ?", 1)
+    with pytest.raises(ParameterError, match="missing: b"):
+        session.execute("SELECT :a, :b", a=1)
+    assert not session.in_transaction  # nothing was sent, not even BEGIN
 
 
 def test_too_many_parameters(table_p: Any) -> None:

@@ -3,6 +3,7 @@ affected rows, accessors, the select_* helpers."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -167,6 +168,20 @@ def test_select_helpers(people: Any) -> None:
         people.select_value("SELECT name FROM people")
     with pytest.raises(MultipleResultsFoundError):
         people.select_value_or_none("SELECT name FROM people")
+
+
+@dataclasses.dataclass
+class Person:
+    name: str
+    age: int | None
+
+
+def test_schema_type_maps_rows(people: Any) -> None:
+    # Every schema type on the sync backends: tests/integration/test_schema_types.py.
+    sql = "SELECT name, age FROM people WHERE name = ?"
+    assert people.select(sql, "ann", schema_type=Person) == [Person("ann", 31)]
+    assert people.select_one(sql, "bob", schema_type=Person) == Person("bob", 42)
+    assert people.execute(sql, "dee", schema_type=Person).one() == Person("dee", None)
 
 
 def test_result_outlives_its_session(matrix: Matrix, config: Any) -> None:
