@@ -92,6 +92,9 @@ class BackendInfo:
     #: asyncpg (a package bug): its pool's ``close()`` waits for the borrowed connection (up to
     #: the 10 s sqlspec allows), then terminates it under the session.
     close_spares_borrowed: bool = True
+    #: Whether a text value can be bound to a placeholder the SQL casts (``?::integer``): not on
+    #: asyncpg, which binds each value as the type the server infers for its placeholder.
+    casts_bound_text: bool = True
 
     @property
     def is_async(self) -> bool:
@@ -179,6 +182,24 @@ class BackendInfo:
         return self.family in ("postgres", "mysql")
 
     @property
+    def double_colon_casts(self) -> bool:
+        """Whether ``value::type`` casts and ``$tag$...$tag$`` strings exist (PostgreSQL,
+        DuckDB)."""
+        return self.family in ("postgres", "duckdb")
+
+    @property
+    def plpgsql(self) -> bool:
+        """Whether functions with PL/pgSQL bodies, triggers calling them and ``E'...'`` escape
+        strings exist (PostgreSQL)."""
+        return self.is_postgres
+
+    @property
+    def sqlite_syntax(self) -> bool:
+        """SQLite's own syntax: ``[identifiers]``, ``rowid`` ids and ``BEGIN ... END`` trigger
+        bodies."""
+        return self.family == "sqlite"
+
+    @property
     def stale_read_statements(self) -> tuple[str, ...]:
         """Statements that make a session's transaction refuse a write based on a read that a
         concurrent commit made stale (DuckDB always does; SQLite does in WAL mode)."""
@@ -227,6 +248,7 @@ _ALL = (
         many_rowcount=False,
         max_parameters=32767,
         close_spares_borrowed=False,
+        casts_bound_text=False,
     ),
     BackendInfo("aiosqlite", AiosqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),
     BackendInfo(

@@ -1,5 +1,6 @@
 """execute_many (batches, bad rows refused up front) and execute_script (several statements,
-inside the session's transaction) on every backend reached every way (``tests.backends.matrix``)."""
+inside the session's transaction; trigger and function bodies of SQLite and PostgreSQL) on every
+backend reached every way (``tests.backends.matrix``)."""
 
 from __future__ import annotations
 
@@ -170,3 +171,51 @@ def test_execute_script_left_uncommitted_is_rolled_back_at_exit(
         session.execute_script(SCRIPT)
     with matrix.open(config) as session, pytest.raises(ProgrammingError):
         session.execute("SELECT * FROM s")
+
+
+def test_script_with_trigger_body(session: Any, matrix: Matrix) -> None:
+    if not matrix.info.sqlite_syntax:
+        pytest.skip(f"{matrix.info.name}: no BEGIN ... END trigger bodies")
+    session.execute_script(
+        """
+        CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE audit (item_id INTEGER, note TEXT);
+        CREATE TRIGGER item_audit AFTER INSERT ON item
+        BEGIN
+            INSERT INTO audit (item_id, note) VALUES (NEW.id, 'added; ok');
+            INSERT INTO audit (item_id, note) VALUES (NEW.id, 'twice');
+        END;
+        INSERT INTO item (id, name) VALUES (1, 'x');
+        """
+    )
+    session.execute("INSERT INTO item (id, name) VALUES (?, ?)", 2, "y")
+    assert session.select_value("SELECT count(*) FROM audit") == 4
+    assert session.select_value("SELECT note FROM audit WHERE item_id = 2 LIMIT 1") == "added; ok"
+    session.rollback()
+    with pytest.raises(ProgrammingError):
+        session.execute("SELECT * FROM audit")
+
+
+def test_script_with_function_and_trigger(session: Any, matrix: Matrix) -> None:
+    if not matrix.info.plpgsql:
+        pytest.skip(f"{matrix.info.name}: no PL/pgSQL functions")
+    session.execute_script(
+        """
+        CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE audit (item_id INTEGER, note TEXT);
+        CREATE FUNCTION audit_item() RETURNS trigger AS $$
+        BEGIN
+            INSERT INTO audit (item_id, note) VALUES (NEW.id, 'added; 100% ok?');
+            RETURN NEW;
+        END;
+        $$ LANGUAGE plpgsql;
+        CREATE TRIGGER item_audit AFTER INSERT ON item
+            FOR EACH ROW EXECUTE FUNCTION audit_item();
+        INSERT INTO item (id, name) VALUES (1, 'x');
+        """
+    )
+    session.execute("INSERT INTO item (id, name) VALUES (?, ?)", 2, "y")
+    assert session.select("SELECT item_id, note FROM audit ORDER BY item_id") == [
+        {"item_id": 1, "note": "added; 100% ok?"},
+        {"item_id": 2, "note": "added; 100% ok?"},
+    ]

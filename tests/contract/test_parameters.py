@@ -1,7 +1,8 @@
 """Placeholders and parameter values on every backend reached every way
 (``tests.backends.matrix``): styles, value shapes, lexer traps, bad input refused before the
-driver runs. Backend-specific syntax and ``rewrite_parameters=False``:
-``tests/integration/test_parameters.py``."""
+driver runs, and lookalikes in one family's syntax (``::`` casts, ``$$`` strings, PL/pgSQL bodies,
+``[identifiers]``) on every backend of the family. psycopg's ``rewrite_parameters=False`` and
+DuckDB's list literals: ``tests/integration/test_parameters.py``."""
 
 from __future__ import annotations
 
@@ -177,6 +178,64 @@ def test_modulo_operator(traps: Any) -> None:
     assert traps.select_value("SELECT a%2 AS m FROM p WHERE a = :a", a=7) == 1
     assert traps.select_value("SELECT 7 % 4") == 3
     assert traps.select_value("SELECT count(*) FROM p WHERE a % 2 = %s", 1) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Placeholder lookalikes in one family's syntax
+
+
+def test_double_colon_casts(traps: Any, matrix: Matrix) -> None:
+    if not matrix.info.double_colon_casts:
+        pytest.skip(f"{matrix.info.name}: no :: casts in the SQL")
+    assert traps.select_value("SELECT a::text FROM p WHERE a = :a", a=7) == "7"
+    assert traps.select_value("SELECT a::varchar FROM p WHERE b = ?::varchar", "bcd") == "2"
+    text = matrix.info.casts_bound_text  # else the value must be an integer already
+    assert traps.select_value("SELECT %s::integer + 1", "41" if text else 41) == 42
+    assert traps.select_value("SELECT :v::integer * 2", v="21" if text else 21) == 42
+
+
+def test_dollar_quoted_strings(traps: Any, matrix: Matrix) -> None:
+    if not matrix.info.double_colon_casts:
+        pytest.skip(f"{matrix.info.name}: no $$-quoted strings in the SQL")
+    row = traps.select_one("SELECT $$a ? $1 :x %s %$$ AS s, b FROM p WHERE a = ?", 7)
+    assert row == {"s": "a ? $1 :x %s %", "b": "a"}
+    row = traps.select_one("SELECT $tag$it's ? $tag$ AS s, b FROM p WHERE a = $1", 2)
+    assert row == {"s": "it's ? ", "b": "bcd"}
+
+
+def test_function_body_with_placeholder_lookalikes(session: Any, matrix: Matrix) -> None:
+    if not matrix.info.plpgsql:
+        pytest.skip(f"{matrix.info.name}: no PL/pgSQL functions")
+    session.execute(
+        """
+        CREATE FUNCTION add_one(x integer) RETURNS integer AS $body$
+        BEGIN
+            -- what? uses $1 and :x and 100 % 7
+            RETURN ($1 + length('?')) % 1000;
+        END;
+        $body$ LANGUAGE plpgsql
+        """
+    )
+    assert session.select_value("SELECT add_one(?)", 41) == 42
+    assert session.select_value("SELECT add_one(:v)", v=999) == 0
+    session.execute(
+        "CREATE FUNCTION shout(t text) RETURNS text AS $$ SELECT t || '?!%' $$ LANGUAGE sql"
+    )
+    assert session.select_value("SELECT shout(%s)", "hey") == "hey?!%"
+
+
+def test_escape_string_literal(session: Any, matrix: Matrix) -> None:
+    if not matrix.info.plpgsql:
+        pytest.skip(f"{matrix.info.name}: no E'...' escape strings")
+    row = session.select_one("SELECT E'it\\'s ? 50%' AS s, ? AS v", "x")
+    assert row == {"s": "it's ? 50%", "v": "x"}
+
+
+def test_bracket_and_backtick_identifiers_hide_placeholders(session: Any, matrix: Matrix) -> None:
+    if not matrix.info.sqlite_syntax:
+        pytest.skip(f"{matrix.info.name}: no [bracket] identifiers")
+    row = session.select_one("SELECT 1 AS [a?b], 2 AS `c:d`, ? AS e /* x /* y */ , ? AS f", 3, 4)
+    assert row == {"a?b": 1, "c:d": 2, "e": 3, "f": 4}
 
 
 def _assert_refused(session: Any, error: pytest.ExceptionInfo[ParameterError]) -> None:

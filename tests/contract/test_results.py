@@ -1,5 +1,5 @@
 """SQLResult on every backend reached every way (``tests.backends.matrix``): RETURNING,
-affected rows, accessors, the select_* helpers."""
+affected rows, accessors, the select_* helpers, ``schema_type``, SQLite's last inserted id."""
 
 from __future__ import annotations
 
@@ -94,6 +94,22 @@ def test_dml_mentioning_returning_in_a_literal_returns_no_rows(
     assert updated.rows_affected == 3
     assert updated.all() == []
     assert not updated.returns_rows
+
+
+def test_last_inserted_id(session: Any, matrix: Matrix) -> None:
+    if not matrix.info.sqlite_syntax:
+        pytest.skip(f"{matrix.info.name}: the driver reports no last inserted id")
+    session.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    assert session.execute("INSERT INTO t (id, name) VALUES (?, ?)", 41, "x").last_inserted_id == 41
+    result = session.execute("INSERT INTO t (name) VALUES (?)", "y")
+    assert result.last_inserted_id == 42
+    assert session.select_value("SELECT name FROM t WHERE id = ?", result.last_inserted_id) == "y"
+
+
+def test_rows_affected_for_a_set_returning_select(session: Any, matrix: Matrix) -> None:
+    if not matrix.info.plpgsql:
+        pytest.skip(f"{matrix.info.name}: no generate_series")
+    assert session.execute("SELECT generate_series(1, 5)").rows_affected == 5
 
 
 def test_rows_are_dicts_with_column_names(people: Any) -> None:
