@@ -182,6 +182,14 @@ class BackendInfo:
         return self.family in ("postgres", "mysql")
 
     @property
+    def concurrent_writers(self) -> dict[str, Any]:
+        """Config settings (for :meth:`Matrix.config`) letting sixteen sessions write at once:
+        SQLite's writers take turns on the database lock, in WAL mode, waiting for it."""
+        if self.family == "sqlite":
+            return {"timeout": 30.0, "driver_features": {"pragmas": {"journal_mode": "wal"}}}
+        return {}
+
+    @property
     def double_colon_casts(self) -> bool:
         """Whether ``value::type`` casts and ``$tag$...$tag$`` strings exist (PostgreSQL,
         DuckDB)."""

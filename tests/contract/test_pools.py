@@ -1,7 +1,7 @@
 """Connection pools on every backend reached every way (``tests.backends.matrix``): exhaustion
 times out clearly, waiting borrowers, statistics, raw connections, closing pools, unreachable
-databases. Backend-specific pools (SQLite/DuckDB ``:memory:``, psycopg_pool's statistics, sixteen
-writer threads): ``tests/integration/test_pools.py``; sqlspec's own async pool class:
+databases, sixteen concurrent writers. Backend-specific pools (SQLite/DuckDB ``:memory:``,
+psycopg_pool's statistics): ``tests/integration/test_pools.py``; sqlspec's own async pool class:
 ``tests/async_/test_pool.py``."""
 
 from __future__ import annotations
@@ -122,6 +122,31 @@ def test_pool_stats_follow_sessions(matrix: Matrix) -> None:
     assert done.idle == done.size >= 2
     matrix.close_pool(config)
     assert config.pool_stats().size == 0
+
+
+@pytest.mark.slow
+def test_sixteen_concurrent_writers_on_one_pool(matrix: Matrix) -> None:
+    config = matrix.config(max_size=16, **matrix.info.concurrent_writers)
+    with matrix.open(config) as session:
+        session.execute("CREATE TABLE hits (thread INTEGER, n INTEGER)")
+        session.commit()
+    threads, per_thread, batch = 16, 500, 50
+
+    def writer(thread: int) -> None:
+        with matrix.open(config) as session:
+            for n in range(per_thread):
+                session.execute("INSERT INTO hits (thread, n) VALUES (?, ?)", thread, n)
+                # Odd threads commit every statement, even threads every batch.
+                if thread % 2 or (n + 1) % batch == 0:
+                    session.commit()
+            session.commit()
+
+    work = [lambda thread=thread: writer(thread) for thread in range(threads)]
+    assert matrix.in_threads(*work, timeout=300) == [None] * threads
+    with matrix.open(config) as session:
+        assert session.select_value("SELECT count(*) FROM hits") == threads * per_thread
+        assert session.select_value("SELECT count(DISTINCT thread * 1000 + n) FROM hits") == 8000
+    assert config.pool_stats().in_use == 0
 
 
 def test_provide_connection_returns_the_connection(matrix: Matrix, config: Any) -> None:

@@ -1,6 +1,6 @@
-"""Pools of the sync adapters: shared ``:memory:`` databases, psycopg_pool's statistics, sixteen
-concurrent writer threads. The behaviours every backend shares (exhaustion, waiting borrowers,
-statistics, closing, unreachable databases): ``tests/contract/test_pools.py``."""
+"""Pools of the sync adapters: shared ``:memory:`` databases and psycopg_pool's statistics. The
+behaviours every backend shares (exhaustion, waiting borrowers, statistics, closing, unreachable
+databases, sixteen concurrent writers): ``tests/contract/test_pools.py``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlspec import SQLSpec
 from sqlspec.adapters.duckdb import DuckDBConfig
 from sqlspec.adapters.sqlite import SqliteConfig
 from sqlspec.exceptions import ProgrammingError
-from tests.integration.conftest import Dialect, MakeConfig, only
+from tests.integration.conftest import MakeConfig, only
 
 MEMORY_CONFIGS = {"sqlite": SqliteConfig, "duckdb": DuckDBConfig}
 
@@ -114,46 +114,3 @@ def test_psycopg_pool_stats_do_not_count_connections_being_opened(
     config.create_pool()
     stats = config.pool_stats()  # nobody has borrowed anything
     assert stats.in_use == 0, stats
-
-
-def _concurrent_settings(dialect: Dialect) -> dict[str, Any]:
-    if dialect.is_sqlite:
-        return {
-            "timeout": 30.0,
-            "max_size": 16,
-            "driver_features": {"pragmas": {"journal_mode": "wal"}},
-        }
-    return {"max_size": 16}
-
-
-@pytest.mark.slow
-def test_sixteen_threads_insert_on_one_pool(
-    spec: SQLSpec, make_config: MakeConfig, dialect: Dialect
-) -> None:
-    config = make_config(**_concurrent_settings(dialect))
-    with spec.provide_session(config) as session:
-        session.execute("CREATE TABLE hits (thread INTEGER, n INTEGER)")
-        session.commit()
-    threads, per_thread, batch = 16, 500, 50
-    errors: list[BaseException] = []
-
-    def writer(thread: int) -> None:
-        try:
-            with spec.provide_session(config) as session:
-                for n in range(per_thread):
-                    session.execute("INSERT INTO hits (thread, n) VALUES (?, ?)", thread, n)
-                    # Odd threads commit every statement, even threads every batch.
-                    if thread % 2 or (n + 1) % batch == 0:
-                        session.commit()
-                session.commit()
-        except BaseException as error:
-            errors.append(error)
-            raise
-
-    with ThreadPoolExecutor(threads) as executor:
-        list(executor.map(writer, range(threads)))
-    assert errors == []
-    with spec.provide_session(config) as session:
-        assert session.select_value("SELECT count(*) FROM hits") == threads * per_thread
-        assert session.select_value("SELECT count(DISTINCT thread * 1000 + n) FROM hits") == 8000
-    assert config.pool_stats().in_use == 0
