@@ -88,10 +88,6 @@ class BackendInfo:
     stringifies_unknown_values: bool = False
     #: The pool setting for how long a borrower waits for a connection (psycopg_pool's own name).
     acquire_timeout_key: str = "acquire_timeout"
-    #: Whether closing the pool lets a session that holds a connection finish its work. Not on
-    #: asyncpg (a package bug): its pool's ``close()`` waits for the borrowed connection (up to
-    #: the 10 s sqlspec allows), then terminates it under the session.
-    close_spares_borrowed: bool = True
     #: Whether a text value can be bound to a placeholder the SQL casts (``?::integer``): not on
     #: asyncpg, which binds each value as the type the server infers for its placeholder.
     casts_bound_text: bool = True
@@ -255,7 +251,6 @@ _ALL = (
         "NUMERIC",
         many_rowcount=False,
         max_parameters=32767,
-        close_spares_borrowed=False,
         casts_bound_text=False,
     ),
     BackendInfo("aiosqlite", AiosqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),

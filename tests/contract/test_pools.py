@@ -177,14 +177,9 @@ def test_close_pool_then_new_sessions_open_a_new_one(matrix: Matrix, config: Any
         assert session.select_value("SELECT count(*) FROM t") == 1
 
 
-def test_close_pool_lets_borrowed_sessions_finish(
-    matrix: Matrix, config: Any, request: pytest.FixtureRequest
-) -> None:
+def test_close_pool_lets_borrowed_sessions_finish(matrix: Matrix, config: Any) -> None:
     """Shutting down (close_all_pools) while a request is in flight: the request's session
     works to its end and its connection is closed when it comes back."""
-    if not matrix.info.close_spares_borrowed:
-        reason = f"{matrix.info.name}: closing the pool terminates borrowed connections (a bug)"
-        request.applymarker(pytest.mark.xfail(raises=ConnectionError, strict=True, reason=reason))
     with matrix.open(config) as session:
         session.execute("CREATE TABLE t (a INTEGER)")
         session.commit()

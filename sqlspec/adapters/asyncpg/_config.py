@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from sqlspec import exceptions as exc
 from sqlspec._optional import driver_import
@@ -29,6 +30,8 @@ with driver_import("asyncpg", "asyncpg"):
 __all__ = ("AsyncpgConfig",)
 
 
+_logger = logging.getLogger("sqlspec.asyncpg")
+
 #: What asyncpg raises for a refused or broken connection (``InternalClientError``: its protocol
 #: was left mid-operation by a server that died).
 _DRIVER_ERRORS = (
@@ -47,6 +50,7 @@ class _Pool:
         self._name = name
         self._timeout = timeout
         self._waiting = 0
+        self._closing: asyncio.Future[None] | None = None
 
     async def acquire(self) -> Connection:
         self._waiting += 1
@@ -90,8 +94,15 @@ class _Pool:
         await self._pool.expire_connections()
 
     async def close(self) -> None:
+        # asyncpg's close() waits until every borrowed connection is back. Sessions still
+        # holding one finish their work (as with the other pools): the pool refuses new
+        # borrowers now and closes its connections once the last one is returned.
+        closing = self._closing = asyncio.ensure_future(self._pool.close())  # kept referenced
+        closing.add_done_callback(_consume_result)
+        if self._pool.get_size() > self._pool.get_idle_size():
+            return
         try:
-            await asyncio.wait_for(self._pool.close(), 10.0)
+            await asyncio.wait_for(asyncio.shield(closing), 10.0)
         except asyncio.TimeoutError:
             self._pool.terminate()
 
@@ -105,6 +116,11 @@ class _Pool:
             waiting=self._waiting,
             max_size=self._pool.get_max_size(),
         )
+
+
+def _consume_result(closing: asyncio.Future[None]) -> None:
+    if not closing.cancelled() and closing.exception() is not None:
+        _logger.warning("closing an asyncpg pool failed", exc_info=closing.exception())
 
 
 class AsyncpgConfig(AsyncDatabaseConfig[Connection, asyncpg.Pool, AsyncpgDriver]):
