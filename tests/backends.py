@@ -32,7 +32,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -70,6 +70,9 @@ class BackendInfo:
     driver_error: type[BaseException]
     #: The driver's native placeholder style (``sqlspec.statement.ParamStyle`` value name).
     placeholder: str
+    #: Pool settings under which the pool opens connections only on demand (psycopg_pool opens
+    #: ``min_size`` connections in the background, which a test reading pool stats would race).
+    on_demand_pool: dict[str, Any] = field(default_factory=dict, hash=False)
     #: ``INSERT ... RETURNING`` (MariaDB: 10.5+) and ``UPDATE/DELETE ... RETURNING`` (not MariaDB).
     insert_returning: bool = True
     update_returning: bool = True
@@ -103,6 +106,23 @@ class BackendInfo:
     @property
     def is_mysql(self) -> bool:
         return self.family == "mysql"
+
+    @property
+    def savepoints(self) -> bool:
+        """Whether the database has savepoints (DuckDB has none, so ``isolated()`` refuses it)."""
+        return self.family != "duckdb"
+
+    @property
+    def tables_query(self) -> str:
+        """A query of the user tables of the test's database, one row (column ``t``) each."""
+        if self.family == "sqlite":
+            return "SELECT name AS t FROM sqlite_master WHERE type = 'table'"
+        if self.family == "duckdb":
+            return "SELECT table_name AS t FROM information_schema.tables"
+        current = "DATABASE()" if self.is_mysql else "current_schema()"
+        return (
+            f"SELECT table_name AS t FROM information_schema.tables WHERE table_schema = {current}"
+        )
 
     @property
     def marks(self) -> tuple[pytest.MarkDecorator, ...]:
@@ -232,6 +252,7 @@ _ALL = (
         psycopg.Error,
         "FORMAT",
         acquire_timeout_key="timeout",
+        on_demand_pool={"min_size": 0},
     ),
     BackendInfo(
         "psycopg_async",
@@ -241,6 +262,7 @@ _ALL = (
         psycopg.Error,
         "FORMAT",
         acquire_timeout_key="timeout",
+        on_demand_pool={"min_size": 0},
     ),
     BackendInfo(
         "asyncpg",
@@ -276,8 +298,8 @@ ASYNC_NAMES = tuple(name for name, info in BACKENDS.items() if info.is_async)
 def params(*names: str, ids: dict[str, str] | None = None) -> tuple[Any, ...]:
     """``pytest.param`` values for the named backends (all seven if none are named).
 
-    ``ids`` renames some (the older suites keep their test ids, e.g. ``psycopg`` as
-    ``postgres``).
+    ``ids`` renames some (e.g. ``asyncpg`` as ``asyncpg-portal`` where the id says how it is
+    reached).
     """
     chosen = names or tuple(BACKENDS)
     return tuple(BACKENDS[name].param((ids or {}).get(name)) for name in chosen)
@@ -295,6 +317,10 @@ class Database:
     postgres: PostgresServer | None = None
     schema: str | None = None
     mariadb: MariaDBServer | None = None
+    #: SQLite or DuckDB on ``:memory:`` instead of a file.
+    in_memory: bool = False
+    #: Pool settings every config of this database starts from.
+    pool_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -303,7 +329,10 @@ class Database:
     def pool_config(self, file: str = "test", **settings: Any) -> dict[str, Any]:
         """How to reach this database, plus ``settings``; ``file`` names the SQLite/DuckDB file
         (``tmp_path / f"{file}.sqlite"`` etc.)."""
+        settings = {**self.pool_settings, **settings}
         family = self.info.family
+        if self.in_memory and family in ("sqlite", "duckdb"):
+            return {"database": ":memory:", **settings}
         if family == "sqlite":
             return {"database": str(self.tmp_path / f"{file}.sqlite"), **settings}
         if family == "duckdb":
@@ -416,23 +445,24 @@ def empty_mariadb(server: MariaDBServer) -> None:
 
 @contextlib.contextmanager
 def open_database(
-    request: pytest.FixtureRequest, name: str, tmp_path: Path, prefix: str = "t"
+    request: pytest.FixtureRequest, name: str, tmp_path: Path, prefix: str = "t", **options: Any
 ) -> Iterator[Database]:
-    """An isolated database on backend ``name`` (its server started on first use)."""
+    """An isolated database on backend ``name`` (its server started on first use); ``options``
+    are the :class:`Database`'s (``in_memory``, ``pool_settings``)."""
     info = BACKENDS[name]
     if info.server == "postgres":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         schema = create_pg_schema(server, prefix)
         try:
-            yield Database(info, tmp_path, postgres=server, schema=schema)
+            yield Database(info, tmp_path, postgres=server, schema=schema, **options)
         finally:
             drop_pg_schema(server, schema)
     elif info.server == "mariadb":
         mariadb: MariaDBServer = request.getfixturevalue("mariadb_server")
         empty_mariadb(mariadb)
-        yield Database(info, tmp_path, mariadb=mariadb)
+        yield Database(info, tmp_path, mariadb=mariadb, **options)
     else:
-        yield Database(info, tmp_path)
+        yield Database(info, tmp_path, **options)
 
 
 # --------------------------------------------------------------------------- fixtures

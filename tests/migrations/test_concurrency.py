@@ -14,19 +14,18 @@ import pytest
 
 from sqlspec import SQLSpec
 from sqlspec.exceptions import MigrationError
-from tests.migrations.conftest import POSTGRES_BACKENDS, Backend, MakeConfig, write
+from tests.backends import Database
+from tests.migrations.conftest import POSTGRES_BACKENDS, MakeConfig, write
 
 ROOT = Path(__file__).resolve().parents[2]
 
 WORKER = """
-import json, sys, time
+import importlib, json, sys, time
 from sqlspec import SQLSpec
-from sqlspec.adapters.psycopg import PsycopgConfig
-from sqlspec.adapters.sqlite import SqliteConfig
 
-kind, pool, location, start = json.loads(sys.argv[1])
+(module, name), pool, location, start = json.loads(sys.argv[1])
 spec = SQLSpec()
-cls = SqliteConfig if kind == "sqlite" else PsycopgConfig
+cls = getattr(importlib.import_module(module), name)
 config = spec.add_config(cls(pool_config=pool, migration_config={"script_location": location}))
 time.sleep(max(0.0, start - time.time()))
 print(json.dumps(spec.migrations(config).upgrade()))
@@ -46,13 +45,13 @@ VERSIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]
     indirect=True,
 )
 def test_processes_upgrading_at_once_apply_each_migration_exactly_once(
-    spec: SQLSpec, make_config: MakeConfig, folder: Path, backend: Backend, tmp_path: Path
+    spec: SQLSpec, make_config: MakeConfig, folder: Path, backend: Database, tmp_path: Path
 ) -> None:
     # Every migration logs its own run in a table without constraints, and takes a moment, so
     # overlapping runs would show as duplicate rows (or fail on the version table's key).
     pause = (
         "SELECT pg_sleep(0.05)"
-        if backend.name == "psycopg"
+        if backend.info.is_postgres
         else "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) "
         "SELECT count(*) FROM c"
     )
@@ -66,7 +65,7 @@ def test_processes_upgrading_at_once_apply_each_migration_exactly_once(
     config = make_config()
     argument = json.dumps(
         [
-            "sqlite" if backend.name == "sqlite" else "psycopg",
+            [backend.info.config_class.__module__, backend.info.config_class.__name__],
             {k: v for k, v in backend.pool_config().items() if k != "min_size"},
             str(folder),
             time.time() + 3.0,  # all start together, after their imports
@@ -210,14 +209,14 @@ def test_sqlite_waits_for_another_writer_beyond_its_busy_timeout(
     indirect=True,
 )
 def test_async_migrations_are_not_cut_off_by_the_portal_timeout(
-    spec: SQLSpec, backend: Backend, folder: Path
+    spec: SQLSpec, backend: Database, folder: Path
 ) -> None:
     config = spec.add_config(
         backend.config(migration_config={"script_location": str(folder)}, portal_timeout=0.2)
     )
     slow = (
         "SELECT pg_sleep(0.6)"
-        if backend.name == "asyncpg"
+        if backend.info.is_postgres
         else "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
         "SELECT count(*) FROM c"
     )

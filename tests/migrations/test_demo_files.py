@@ -11,7 +11,7 @@ from sqlspec import SQLSpec
 from sqlspec.adapters.duckdb import DuckDBConfig
 from sqlspec.adapters.sqlite import SqliteConfig
 from sqlspec.exceptions import UniqueViolationError
-from tests.migrations.conftest import Backend
+from tests.backends import Database
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 
@@ -60,7 +60,7 @@ def test_demo_migrations_and_queries(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "backend", [pytest.param("psycopg", marks=pytest.mark.postgres)], indirect=True
 )
-def test_demo_users_migration_and_queries_on_postgres(backend: Backend, spec: SQLSpec) -> None:
+def test_demo_users_migration_and_queries_on_postgres(backend: Database, spec: SQLSpec) -> None:
     users = spec.add_config(
         backend.config(migration_config={"script_location": "migrations/users_postgres"})
     )

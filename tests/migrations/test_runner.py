@@ -10,7 +10,8 @@ import pytest
 from sqlspec import SQLSpec
 from sqlspec.exceptions import ImproperConfigurationError, MigrationError
 from sqlspec.migrations import MigrationInfo
-from tests.migrations.conftest import Backend, MakeConfig, tables, write
+from tests.backends import Database
+from tests.migrations.conftest import MakeConfig, tables, write
 
 USERS = "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(100) NOT NULL)"
 POSTS = "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL)"
@@ -98,7 +99,7 @@ def test_downgrade_reverts_newest_first(
 
 
 def test_a_failing_migration_leaves_no_trace_and_is_not_recorded(
-    spec: SQLSpec, make_config: MakeConfig, folder: Path, backend: Backend
+    spec: SQLSpec, make_config: MakeConfig, folder: Path, backend: Database
 ) -> None:
     config = make_config()
     write(folder, "0001_users.sql", USERS + ";")
@@ -121,7 +122,7 @@ def test_a_failing_migration_leaves_no_trace_and_is_not_recorded(
     assert migrations.current() == "0001"
     assert "tags" not in tables(spec, config)  # nothing after the failure ran
     with spec.provide_sync_session(config) as db:
-        if backend.transactional_ddl:
+        if backend.info.transactional_ddl:
             assert "rolled back" in message
             assert "posts" not in tables(spec, config)
             assert db.select_value("SELECT COUNT(*) FROM users") == 0
@@ -239,7 +240,7 @@ def test_status_on_an_empty_database_creates_nothing(
     ],
 )
 def test_migration_config_is_validated(
-    backend: Backend, settings: dict[str, object], message: str
+    backend: Database, settings: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ImproperConfigurationError, match=message):
         backend.config(migration_config=settings)
@@ -267,7 +268,7 @@ def test_a_foreign_table_under_the_version_table_name_is_refused(
     "backend", [pytest.param("psycopg", marks=pytest.mark.postgres)], indirect=True
 )
 def test_a_transaction_pooler_config_is_refused_before_anything_runs(
-    spec: SQLSpec, backend: Backend, folder: Path
+    spec: SQLSpec, backend: Database, folder: Path
 ) -> None:
     config = spec.add_config(
         backend.config(

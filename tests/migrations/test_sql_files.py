@@ -9,12 +9,7 @@ import pytest
 
 from sqlspec import SQLSpec
 from sqlspec.exceptions import TransactionError
-from tests.migrations.conftest import BACKENDS, MakeConfig, write
-
-EVERY_ADAPTER = (
-    *BACKENDS,
-    pytest.param("psycopg_async", id="psycopg_async", marks=pytest.mark.postgres),
-)
+from tests.migrations.conftest import MakeConfig, write
 
 QUERIES = """\
 -- name: add_user
@@ -29,7 +24,6 @@ SELECT COUNT(*) AS n FROM users WHERE email LIKE 'a%' AND id > ?
 """
 
 
-@pytest.mark.parametrize("backend", EVERY_ADAPTER, indirect=True)
 def test_named_queries_with_a_repeated_parameter(
     spec: SQLSpec, make_config: MakeConfig, folder: Path, tmp_path: Path
 ) -> None:
