@@ -2,8 +2,9 @@
 
 Every test runs in its own temporary working directory (the guide's examples use relative files
 such as ``app.db``). ``make_config`` builds and registers a config on the test's ``backend``: by
-default SQLite (a file in ``tmp_path``) and PostgreSQL (a fresh schema on the throwaway server),
-so tests that take it run on both unless they parametrize ``backend``; modules whose tests hold
+default the sync backends of ``tests.backends`` the extension supports (SQLite, a file in
+``tmp_path``, and psycopg, a fresh schema on the throwaway PostgreSQL server), so tests that take
+it run on those unless they parametrize ``backend``; modules whose tests hold
 for every adapter, sync and async, set ``backend = backend_fixture(ALL_BACKENDS)``.
 """
 
@@ -41,7 +42,7 @@ def spec() -> Iterator[SQLSpec]:
 @pytest.fixture
 def pg_pool_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """``pool_config`` for a fresh PostgreSQL schema, dropped after the test."""
-    with open_backend(request, "postgres", tmp_path) as postgres:
+    with open_backend(request, "psycopg", tmp_path) as postgres:
         yield postgres.pool_config()
 
 
@@ -64,6 +65,6 @@ def sqlite_config(spec: SQLSpec, tmp_path: Path) -> MakeConfig:
     """Build and register a SQLite file config (``<name>.db`` in ``tmp_path``)."""
 
     def make(name: str = "main", **settings: Any) -> Any:
-        return spec.add_config(Backend("sqlite", tmp_path).make(name, **settings))
+        return spec.add_config(Backend.local("sqlite", tmp_path).make(name, **settings))
 
     return make

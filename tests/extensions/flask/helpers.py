@@ -1,8 +1,9 @@
 """Helpers shared by the Flask extension tests, sync and async.
 
-:class:`Backend` is one adapter on an isolated test database of its own: a SQLite file in
-``tmp_path`` (sqlite, aiosqlite), a fresh schema on the throwaway PostgreSQL server (psycopg as
-``postgres``, asyncpg, psycopg async) or the emptied MariaDB test database (asyncmy).
+:class:`Backend` is one backend of ``tests.backends`` (test ids are its names) on an isolated
+test database of its own: a SQLite file in ``tmp_path`` (sqlite, aiosqlite), a fresh schema on
+the throwaway PostgreSQL server (psycopg, asyncpg, psycopg async) or the emptied MariaDB test
+database (asyncmy).
 ``backend.make(**flask)`` builds a config of that adapter with the given Flask settings. A test
 module picks its backends with ``backend = backend_fixture(...)`` (the conftest's default is the
 sync ones); the ``make_config`` fixture builds and registers configs on the test's backend.
@@ -14,10 +15,10 @@ is committed data.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,36 +28,16 @@ from flask import Flask
 from sqlspec import SQLSpec
 from sqlspec.config import DatabaseConfig
 from sqlspec.extensions.flask import SQLSpecPlugin
-from tests.backends import (
-    BACKENDS,
-    BackendInfo,
-    Database,
-    open_database,
-)
+from tests.backends import BACKENDS, Database, open_database, params
 from tests.backends import empty_mariadb as empty_mariadb  # re-exported for the suite
 from tests.backends import mariadb_query as mariadb_query
-from tests.servers import MariaDBServer, PostgresServer
 
-#: This suite's backend names (its test ids) and their backends in ``tests.backends``.
-NAMES = {
-    "sqlite": "sqlite",
-    "postgres": "psycopg",
-    "asyncpg": "asyncpg",
-    "aiosqlite": "aiosqlite",
-    "psycopg_async": "psycopg_async",
-    "asyncmy": "asyncmy",
-}
-
-
-def _params(*names: str) -> tuple[Any, ...]:
-    return tuple(pytest.param(name, id=name, marks=BACKENDS[NAMES[name]].marks) for name in names)
-
-
-SYNC_BACKENDS = _params("sqlite", "postgres")
-ASYNC_BACKENDS = _params("asyncpg", "aiosqlite", "psycopg_async", "asyncmy")
-POSTGRES_ASYNC_BACKENDS = _params("asyncpg", "psycopg_async")
-#: Every adapter the extension supports: the suites that hold for all of them run on these.
-ALL_BACKENDS = SYNC_BACKENDS + ASYNC_BACKENDS
+#: Every adapter the extension's suites run on: all of ``tests.backends`` with savepoints (the
+#: plugin's ``isolated()`` needs them, so it refuses DuckDB).
+ALL_BACKENDS = params(*(name for name, info in BACKENDS.items() if info.savepoints))
+SYNC_BACKENDS = tuple(p for p in ALL_BACKENDS if not BACKENDS[p.values[0]].is_async)
+ASYNC_BACKENDS = tuple(p for p in ALL_BACKENDS if BACKENDS[p.values[0]].is_async)
+POSTGRES_ASYNC_BACKENDS = tuple(p for p in ASYNC_BACKENDS if BACKENDS[p.values[0]].is_postgres)
 
 #: Name of the portal's loop thread (``sqlspec.portal.Portal`` default).
 PORTAL_THREAD = "sqlspec-portal"
@@ -68,19 +49,16 @@ ITEMS_DDL = "CREATE TABLE items (tag VARCHAR(100) NOT NULL)"
 # --------------------------------------------------------------------------- backends
 
 
-@dataclass
-class Backend:
-    """One adapter on an isolated database of its own for the test."""
+@dataclasses.dataclass
+class Backend(Database):
+    """One ``tests.backends`` backend on an isolated database of the test's own, building
+    configs with Flask settings."""
 
-    name: str
-    tmp_path: Path
-    postgres: PostgresServer | None = None
-    schema: str | None = None
-    mariadb: MariaDBServer | None = None
-
-    @property
-    def info(self) -> BackendInfo:
-        return BACKENDS[NAMES[self.name]]
+    @classmethod
+    def local(cls, name: str, tmp_path: Path) -> Backend:
+        """A backend that needs no server (a SQLite or DuckDB file in ``tmp_path``)."""
+        assert BACKENDS[name].server is None, name
+        return cls(BACKENDS[name], tmp_path)
 
     @property
     def is_async(self) -> bool:
@@ -88,7 +66,7 @@ class Backend:
 
     @property
     def is_postgres(self) -> bool:
-        return self.postgres is not None
+        return self.info.is_postgres
 
     @property
     def serial(self) -> str:
@@ -99,22 +77,18 @@ class Backend:
     def config_class(self) -> type[DatabaseConfig]:
         return self.info.config_class  # type: ignore[no-any-return]
 
-    def pool_config(self, name: str = "main", **settings: Any) -> dict[str, Any]:
+    def pool_config(self, file: str = "main", **settings: Any) -> dict[str, Any]:
         """``pool_config`` of this backend's database, plus ``settings``.
 
-        ``name`` picks the SQLite file (``<name>.db``, ``<name>.async.db``); the configs of one
-        test share its PostgreSQL schema or the MariaDB database.
+        ``file`` picks the SQLite file (``<file>.db``, ``<file>.async.db``: a sync and an async
+        config of one test do not share it) or the DuckDB one; the configs of one test share its
+        PostgreSQL schema or the MariaDB database. Pools open connections only on demand, so
+        none is still being connected in the background when a test reads ``pool_stats()``.
         """
         if self.info.family == "sqlite":
             suffix = ".async.db" if self.is_async else ".db"
-            return {"database": str(self.tmp_path / f"{name}{suffix}"), **settings}
-        if self.name == "postgres":
-            # min_size 0: the pool opens connections only on demand, so none is still being
-            # connected in the background when a test reads pool_stats() (psycopg_pool
-            # counts such a connection in its size; see test_observability's xfail).
-            settings = {"min_size": 0, "max_size": 5, **settings}
-        database = Database(self.info, self.tmp_path, self.postgres, self.schema, self.mariadb)
-        return database.pool_config(**settings)
+            return {"database": str(self.tmp_path / f"{file}{suffix}"), **settings}
+        return super().pool_config(file, **{**self.info.on_demand_pool, **settings})
 
     def make(
         self,
@@ -131,7 +105,7 @@ class Backend:
         options: dict[str, Any] = {}
         if self.is_async:
             options["portal_timeout"] = portal_timeout
-        if self.name == "sqlite":
+        if self.info.family == "sqlite":  # faster, and a test's file need not survive a crash
             options["driver_features"] = {"pragmas": {"synchronous": "off"}}
         return self.config_class(
             pool_config=self.pool_config(name, **(pool or {})),
@@ -142,9 +116,13 @@ class Backend:
 
 @contextmanager
 def open_backend(request: pytest.FixtureRequest, name: str, tmp_path: Path) -> Iterator[Backend]:
-    """An isolated database for adapter ``name`` (its server started on first use)."""
-    with open_database(request, NAMES[name], tmp_path, "flask") as db:
-        yield Backend(name, tmp_path, postgres=db.postgres, schema=db.schema, mariadb=db.mariadb)
+    """An isolated database for backend ``name`` of ``tests.backends`` (its server started on
+    first use)."""
+    with open_database(request, name, tmp_path, "flask") as database:
+        fields = {
+            field.name: getattr(database, field.name) for field in dataclasses.fields(database)
+        }
+        yield Backend(**fields)
 
 
 def backend_fixture(backends: tuple[Any, ...]) -> Any:

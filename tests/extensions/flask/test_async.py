@@ -100,6 +100,12 @@ def test_async_guide_block_is_verbatim_in_the_docs() -> None:
     assert ASYNC_GUIDE.count(GUIDE_CONFIG) == 1
 
 
+def runs_as_written(backend: Backend) -> bool:
+    """Whether the guide's block constructs a config of ``backend``'s class."""
+    cls = backend.config_class
+    return f"from {cls.__module__} import {cls.__name__}" == GUIDE_IMPORT
+
+
 def guide_source(backend: Backend) -> str:
     """The guide block with its config construction line swapped for ``backend``'s."""
     cls = backend.config_class
@@ -125,7 +131,7 @@ def guide_database(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterato
     ddl = f"CREATE TABLE users (id {backend.serial}, email VARCHAR(100) NOT NULL)"
     rows = "INSERT INTO users (email) VALUES ('ada@example.com'), ('bob@example.com')"
     server: PostgresServer | None = backend.postgres
-    if backend.name == "asyncpg" and server is not None and server.host == "127.0.0.1":
+    if runs_as_written(backend) and server is not None and server.host == "127.0.0.1":
         with psycopg.connect(server.conninfo, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {GUIDE_DATABASE} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {GUIDE_DATABASE}")
@@ -156,7 +162,7 @@ def test_guide_async_example(guide_database: str, backend: Backend) -> None:
         "Flask": Flask,
         "SQLSpecPlugin": SQLSpecPlugin,
     }
-    if backend.name == "asyncpg" and backend.postgres and backend.postgres.host == "127.0.0.1":
+    if runs_as_written(backend) and backend.postgres and backend.postgres.host == "127.0.0.1":
         assert guide_database == ASYNC_GUIDE  # the throwaway server: run exactly as written
     exec(compile(guide_database, str(DOC), "exec"), namespace)
     app: Flask = namespace["app"]
@@ -286,16 +292,14 @@ def test_threads_share_one_portal(backend: Backend, spec: SQLSpec) -> None:
 
 # =========================================================================== portal timeout
 
-#: A statement that takes well over the 1 s limit (or forever) on the server.
-SLOW_SQL = {
-    "asyncpg": "SELECT pg_sleep(5)",
-    "psycopg_async": "SELECT pg_sleep(5)",
-    # asyncmy cancels nothing on the server: a discarded connection's SLEEP runs to its end,
-    # holding the transaction's locks (the next test's DROP TABLE would wait for them).
-    "asyncmy": "SELECT SLEEP(3)",
-    "aiosqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-    "SELECT count(*) FROM c",
-}
+
+def slow_sql(backend: Backend) -> str:
+    """A statement that takes well over the 1 s limit (or forever) on the server."""
+    if backend.info.is_mysql:
+        # MariaDB cancels nothing on the server: a discarded connection's SLEEP runs to its
+        # end, holding the transaction's locks (the next test's DROP TABLE would wait for them).
+        return "SELECT SLEEP(3)"
+    return backend.info.sleep_5
 
 
 def active_sleeps(server: PostgresServer) -> int:
@@ -316,7 +320,7 @@ def test_portal_timeout_fails_fast_and_returns_the_connection(
     app, plugin = new_app(spec, testing=testing)
     app.logger.disabled = True
     errors: list[BaseException] = []
-    slow_sql = SLOW_SQL[backend.name]
+    statement = slow_sql(backend)
 
     @app.errorhandler(PortalTimeoutError)
     def timed_out(error: PortalTimeoutError) -> None:
@@ -327,7 +331,7 @@ def test_portal_timeout_fails_fast_and_returns_the_connection(
     def slow() -> tuple[str, int]:
         db = plugin.get_session()
         db.execute("INSERT INTO items (tag) VALUES ('slow')")
-        db.execute(slow_sql)
+        db.execute(statement)
         return "", 201
 
     @app.post("/fast")
@@ -351,7 +355,7 @@ def test_portal_timeout_fails_fast_and_returns_the_connection(
     assert 0.8 <= elapsed <= 2.5, f"the request took {elapsed:.2f} s with portal_timeout=1"
     message = str(error)
     assert "portal timeout of 1 s" in message
-    assert slow_sql in message
+    assert statement in message
     assert f"{type(config).__name__}(..., portal_timeout=<seconds>)" in message
     assert in_use(config) == 0
     if backend.postgres is not None:  # the query was cancelled on the server too

@@ -50,12 +50,12 @@ MARIADB_SCHEMA = (
 @pytest.fixture
 def config(make_config: MakeConfig, backend: Backend) -> Any:
     config = make_config(commit_mode="autocommit")
-    run_sql(config, *(MARIADB_SCHEMA if backend.name == "asyncmy" else FK_SCHEMA))
+    run_sql(config, *(MARIADB_SCHEMA if backend.info.is_mysql else FK_SCHEMA))
     return config
 
 
 def expected_commit_error(backend: Backend) -> type[Exception]:
-    return SQLSpecConnectionError if backend.name == "asyncmy" else ForeignKeyViolationError
+    return SQLSpecConnectionError if backend.info.is_mysql else ForeignKeyViolationError
 
 
 def children_app(
@@ -68,7 +68,7 @@ def children_app(
     def add_child(child_id: int, parent_id: int) -> tuple[dict[str, bool], int]:
         db = plugin.get_session()
         db.execute("INSERT INTO children (id, parent_id) VALUES (?, ?)", (child_id, parent_id))
-        if backend.name == "asyncmy" and parent_id == 999:
+        if backend.info.is_mysql and parent_id == 999:
             assert backend.mariadb is not None
             connection_id = int(db.select_value("SELECT CONNECTION_ID()"))
             mariadb_query(backend.mariadb, f"KILL CONNECTION {connection_id}")

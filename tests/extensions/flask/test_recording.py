@@ -13,7 +13,7 @@ from sqlspec import SQLSpec
 from sqlspec.exceptions import ImproperConfigurationError, SQLSpecError, UniqueViolationError
 from sqlspec.extensions.flask import QueryCount, RecordedQuery, SQLSpecPlugin
 from sqlspec.observe import HUB
-from tests.extensions.flask.helpers import new_app, portal_threads, run_sql
+from tests.extensions.flask.helpers import Backend, new_app, portal_threads, run_sql
 from tests.extensions.observed import ObservedDB, observed_db
 
 __all__ = ("observed_db",)
@@ -62,7 +62,7 @@ def test_recorded_queries_in_a_request(observed_db: ObservedDB) -> None:
         assert THIS_FILE in query.location
         assert query.location.endswith("(create_user)")
         assert query.error is None
-    many = -1 if observed_db.name == "asyncpg" else 2  # asyncpg's executemany has no count
+    many = 2 if observed_db.backend.info.many_rowcount else -1  # asyncpg's executemany: none
     assert [q.rows_affected for q in seen] == [1, many, 3]
     assert seen[0].end <= seen[1].start
 
@@ -80,10 +80,7 @@ def test_recording_across_two_databases_in_one_request(
     observed_db: ObservedDB, tmp_path: Any
 ) -> None:
     observed_db.make("main", session_key="main")
-    other = ObservedDB("sqlite", tmp_path, None, observed_db.spec)
-    from tests.extensions.flask.helpers import Backend
-
-    other.backend = Backend("sqlite", tmp_path)
+    other = ObservedDB.local("sqlite", tmp_path, observed_db.spec)
     other.make("other", session_key="other")
     app, plugin = new_app(observed_db.spec)  # type: ignore[arg-type]
 
@@ -132,7 +129,7 @@ def test_record_queries_default_follows_debug_and_testing(
     recorded: bool,
 ) -> None:
     flask = {} if setting is None else {"record_queries": setting}
-    ObservedDB("duckdb", tmp_path, None, spec).make(**flask)
+    ObservedDB.local("duckdb", tmp_path, spec).make(**flask)
     app = Flask(__name__)
     app.debug, app.testing = debug, testing
     plugin = SQLSpecPlugin(spec, app)
@@ -144,7 +141,7 @@ def test_record_queries_default_follows_debug_and_testing(
 
 
 def test_get_recorded_queries_needs_an_app_context(spec: SQLSpec, tmp_path: Any) -> None:
-    ObservedDB("duckdb", tmp_path, None, spec).make()
+    ObservedDB.local("duckdb", tmp_path, spec).make()
     _, plugin = new_app(spec)
     with pytest.raises(SQLSpecError, match="application context"):
         plugin.get_recorded_queries()
@@ -152,14 +149,14 @@ def test_get_recorded_queries_needs_an_app_context(spec: SQLSpec, tmp_path: Any)
 
 @pytest.mark.parametrize("value", ["yes", 1, None])
 def test_bad_observation_settings_are_refused(spec: SQLSpec, tmp_path: Any, value: Any) -> None:
-    ObservedDB("duckdb", tmp_path, None, spec).make(record_queries=value)
+    ObservedDB.local("duckdb", tmp_path, spec).make(record_queries=value)
     with pytest.raises(ImproperConfigurationError, match="record_queries must be True or False"):
         new_app(spec)
 
 
 def test_count_queries_from_eight_threads(observed_db: ObservedDB) -> None:
     config = observed_db.make()
-    elsewhere = ObservedDB(observed_db.name, observed_db.tmp_path, observed_db.backend).make(
+    elsewhere = ObservedDB(observed_db.backend).make(
         "elsewhere"
     )  # not registered with the plugin: not counted
     app, plugin = new_app(observed_db.spec)  # type: ignore[arg-type]
@@ -197,10 +194,7 @@ def test_count_queries_from_eight_threads(observed_db: ObservedDB) -> None:
 
 
 def test_count_queries_blocks_nest(spec: SQLSpec, tmp_path: Any) -> None:
-    ObservedDB("sqlite", tmp_path, None, spec)
-    from tests.extensions.flask.helpers import Backend
-
-    spec.add_config(Backend("sqlite", tmp_path).make(record_queries=False))
+    spec.add_config(Backend.local("sqlite", tmp_path).make(record_queries=False))
     app, plugin = new_app(spec)
     assert not _registered(plugin)
     with app.app_context():
@@ -227,14 +221,14 @@ def test_shutdown_closes_the_pools_and_stops_the_portal(observed_db: ObservedDB)
 
     assert app.test_client().get("/").data == b"1"
     assert config.pool_stats().size >= 1
-    if observed_db.name == "asyncpg":
+    if observed_db.backend.is_async:
         assert portal_threads()
 
     plugin.shutdown()
 
     assert config.pool_stats().size == 0
     assert config._pool is None
-    if observed_db.name == "asyncpg":
+    if observed_db.backend.is_async:
         assert portal_threads() == []
     assert not _registered(plugin)
     # A later request opens a new pool (and restarts the portal).

@@ -15,8 +15,6 @@ import pytest
 from flask import Flask
 
 from sqlspec import SQLSpec
-from sqlspec.adapters.psycopg import PsycopgConfig
-from sqlspec.adapters.sqlite import SqliteConfig
 from sqlspec.exceptions import (
     ImproperConfigurationError,
     SerializationError,
@@ -32,16 +30,16 @@ def conflicting_config(backend: Backend, spec: SQLSpec, name: str = "main", **fl
     """A registered config whose transactions refuse a write based on a stale read, with the
     ``counter`` (row 1 = 0) and ``items`` tables."""
     config: Any
-    if backend.name == "sqlite":
-        config = SqliteConfig(
+    if backend.info.family == "sqlite":
+        config = backend.config_class(
             pool_config=backend.pool_config(name, timeout=0.5),
             driver_features={"pragmas": {"journal_mode": "wal"}},
             extension_config={"flask": flask},
         )
-    else:
+    else:  # PostgreSQL through psycopg (the module's other sync backend)
         pool = backend.pool_config(name)
         pool["options"] += " -c default_transaction_isolation=serializable"
-        config = PsycopgConfig(pool_config=pool, extension_config={"flask": flask})
+        config = backend.config_class(pool_config=pool, extension_config={"flask": flask})
     spec.add_config(config)
     return config
 
@@ -179,7 +177,7 @@ def test_a_status_that_rolls_back_is_not_committed_by_the_retry(
     assert tags(config) == []
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", ["psycopg"], indirect=True)
 def test_conflict_reported_at_commit_is_retried(
     backend: Backend, counter_app: tuple[Any, Flask, SQLSpecPlugin]
 ) -> None:
@@ -214,7 +212,7 @@ def test_conflict_reported_at_commit_is_retried(
         ]
 
 
-@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("backend", ["psycopg"], indirect=True)
 def test_no_retry_once_another_database_committed(backend: Backend, spec: SQLSpec) -> None:
     first = conflicting_config(
         backend, spec, "first", session_key="first", commit_mode="autocommit"
