@@ -244,25 +244,22 @@ class BackendInfo:
 _ALL = (
     BackendInfo("sqlite", SqliteConfig, None, "sqlite", sqlite3.Error, "QMARK"),
     BackendInfo("duckdb", DuckDBConfig, None, "duckdb", duckdb.Error, "QMARK", max_parameters=None),
-    BackendInfo(
-        "psycopg",
-        PsycopgConfig,
-        "postgres",
-        "postgres",
-        psycopg.Error,
-        "FORMAT",
-        acquire_timeout_key="timeout",
-        on_demand_pool={"min_size": 0},
-    ),
-    BackendInfo(
-        "psycopg_async",
-        PsycopgAsyncConfig,
-        "postgres",
-        "postgres",
-        psycopg.Error,
-        "FORMAT",
-        acquire_timeout_key="timeout",
-        on_demand_pool={"min_size": 0},
+    *(
+        # Both psycopg adapters: the same driver facts and psycopg_pool's settings.
+        BackendInfo(
+            name,
+            config_class,
+            "postgres",
+            "postgres",
+            psycopg.Error,
+            "FORMAT",
+            acquire_timeout_key="timeout",
+            on_demand_pool={"min_size": 0},
+        )
+        for name, config_class in (
+            ("psycopg", PsycopgConfig),
+            ("psycopg_async", PsycopgAsyncConfig),
+        )
     ),
     BackendInfo(
         "asyncpg",
