@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from sqlspec import exceptions as exc
@@ -80,7 +81,10 @@ class _Pool:
                 await conn.execute("ROLLBACK")
             except _DRIVER_ERRORS:
                 conn.terminate()  # the pool replaces closed connections
-        await self._pool.release(conn)
+        # asyncpg's reset query may meet a connection that died since the session's last
+        # statement: asyncpg then terminates it and frees its slot; the pool replaces it.
+        with contextlib.suppress(*_DRIVER_ERRORS):
+            await self._pool.release(conn)
 
     async def discard(self, conn: Connection) -> None:
         if conn._con is None:
